@@ -1,0 +1,16 @@
+# Every build option of esmcheck lives in this one file.
+option(ESMC_WERROR "Treat compiler warnings as errors" OFF)
+option(ESMC_TESTS "Build the cmocka unit tests (needs libcmocka-dev)" ON)
+set(ESMC_SANITIZE "" CACHE STRING
+    "Comma-separated sanitizers, e.g. address,undefined")
+
+add_compile_options(-Wall -Wextra -Wshadow -Wstrict-prototypes
+                    -Wmissing-prototypes -Wformat=2 -Wvla)
+if(ESMC_WERROR)
+  add_compile_options(-Werror)
+endif()
+if(ESMC_SANITIZE)
+  add_compile_options(-fsanitize=${ESMC_SANITIZE} -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=${ESMC_SANITIZE})
+endif()

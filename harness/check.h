@@ -1,0 +1,163 @@
+/*
+ * check.h: property checkers over a run's history.
+ *
+ * esmc_analyze() reads the history once and derives what every checker
+ * needs: invocations with their spec interpretation, the fate of each record,
+ * parsed failure-destination records, the scope of each shard. Each checker
+ * then reads the analysis (linear or n log n) and reports its FIRST violation
+ * in plain words: which record (case id and sequence number), key, shard,
+ * invocation and time. Later violations of the same property are counted,
+ * not described.
+ */
+#ifndef ESMC_CHECK_H
+#define ESMC_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "world.h"
+
+#define ESMC_NONE SIZE_MAX
+
+/* The spec's reading of one invocation's result (PBR rules). */
+enum esmc_inv_result {
+  ESMC_R_PENDING = 0, /* never completed (run ended, or mapper destroyed) */
+  ESMC_R_SUCCESS,     /* the whole batch succeeded */
+  ESMC_R_FAILURE,     /* the whole batch failed: error, timeout, invalid
+                         partial response */
+  ESMC_R_PARTIAL,     /* valid partial failure: rids[failed_from..] failed */
+  ESMC_R_NOT_RUN      /* throttled, service error or 413: not an attempt */
+};
+
+struct esmc_ainv {
+  size_t ev;              /* index of the ESMC_H_INVOKE event */
+  size_t done_ev;         /* index of its ESMC_H_COMPLETE, or ESMC_NONE */
+  int64_t t_start, t_end; /* t_end = -1 when never completed */
+  uint32_t mapping;
+  uint32_t shard;         /* ESMC_NO_SHARD when none or mixed */
+  const uint32_t *rids;   /* borrowed from the history */
+  uint32_t n;
+  enum esmc_inv_result result;
+  uint32_t failed_from;   /* ESMC_R_PARTIAL: first failed position in rids */
+  char why[160];          /* ESMC_R_FAILURE from a response: the reason */
+  struct esmc_effective_config cfg; /* in force when it started */
+};
+
+/* What became of a record by the end of the run. */
+enum esmc_fate {
+  ESMC_FATE_PENDING = 0,  /* nothing: not done (a loss if in scope) */
+  ESMC_FATE_SUCCEEDED,    /* an invocation succeeded for it */
+  ESMC_FATE_REPORTED,     /* covered by a failure-destination record */
+  ESMC_FATE_SKIPPED,      /* checkpointed past with neither */
+  ESMC_FATE_OUT_OF_SCOPE, /* before the starting position, or never appended */
+  ESMC_FATE_TRIMMED       /* aged out of the stream before it was done */
+};
+
+struct esmc_arec {
+  uint32_t deliveries;      /* invocations that carried it */
+  uint32_t failed_deliveries; /* of those, ones that failed for it */
+  size_t first_delivery_inv; /* index in analysis->inv, or ESMC_NONE */
+  size_t last_delivery_inv;
+  size_t settled_ev;        /* first event after which it was done: the
+                               COMPLETE that succeeded for it, the DEST_SEND
+                               covering it, or the CHECKPOINT covering it */
+  enum esmc_fate fate;
+  int in_scope;
+};
+
+/* A parsed failure-destination message. */
+struct esmc_adest {
+  size_t ev;                /* index of the ESMC_H_DEST_SEND */
+  int parsed;               /* 0: not a JSON object; see problem */
+  char problem[200];        /* first format problem, "" when none */
+  char condition[48];
+  char shard_id[40];
+  uint32_t shard;           /* ESMC_NO_SHARD when unknown */
+  uint32_t first_index, last_index; /* covered range in the shard */
+  int range_known;
+  int64_t batch_size;       /* -1 when missing */
+  int64_t approximate_invoke_count; /* -1 when missing */
+  int has_request_context, has_response_context;
+  char function_error[32];  /* "null" for JSON null, "" when missing */
+};
+
+struct esmc_analysis {
+  const struct esmc_world *w;
+  struct esmc_ainv *inv;    /* in start order */
+  size_t ninv;
+  struct esmc_arec *rec;    /* by rid */
+  struct esmc_adest *dest;  /* in send order */
+  size_t ndest;
+  uint32_t *scope_start;    /* per shard: first in-scope index; UINT32_MAX
+                               when the mapping never read the shard */
+  int64_t end_t;            /* time of the last event */
+  int created;              /* create() succeeded at least once */
+};
+
+int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an);
+void esmc_analysis_free(struct esmc_analysis *an);
+
+/* The spec's interpretation of a raw response under ReportBatchItemFailures
+ * (PBR-1..4): returns ESMC_R_SUCCESS, ESMC_R_FAILURE (why says why) or
+ * ESMC_R_PARTIAL (failed_from = position of the lowest failed record). */
+enum esmc_inv_result esmc_interpret_response(const struct esmc_world *w,
+                                             const char *body, size_t len,
+                                             const uint32_t *rids, uint32_t n,
+                                             uint32_t *failed_from,
+                                             char *why, size_t why_size);
+
+/* ------------------------------------------------------------------------ */
+
+enum esmc_level { ESMC_MUST = 0, ESMC_SHOULD = 1 };
+
+struct esmc_violation {
+  const char *property;   /* static */
+  const char *rules;      /* static, space separated */
+  enum esmc_level level;
+  int64_t t;              /* when (relative ms), -1 when not tied to a time */
+  char *message;          /* owned */
+  uint32_t more;          /* further violations of the same property */
+};
+
+struct esmc_violations {
+  struct esmc_violation *v;
+  size_t n, cap;
+};
+
+struct esmc_check_ctx {
+  const struct esmc_world *w;
+  const struct esmc_analysis *an;
+  const struct esmc_run_outcome *outcome;
+  struct esmc_violations *out;
+  /* Set by esmc_report(): used to keep only the first message. */
+  const char *current;
+  enum esmc_level current_level;
+  const char *current_rules;
+};
+
+/* Report a violation of the current property: the first becomes the
+ * message, later ones only increment `more`. */
+void esmc_report(struct esmc_check_ctx *c, int64_t t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Run every checker (properties.def order). */
+int esmc_check_all(const struct esmc_world *w,
+                   const struct esmc_run_outcome *outcome,
+                   struct esmc_violations *out);
+/* Run one checker by name; -1 if there is no such property. */
+int esmc_check_one(const char *name, const struct esmc_world *w,
+                   const struct esmc_run_outcome *outcome,
+                   struct esmc_violations *out);
+void esmc_violations_free(struct esmc_violations *v);
+
+/* Message helper: "r3 (seq 4959..., key k1, shard shardId-000000000000)". */
+void esmc_describe_record(const struct esmc_world *w, uint32_t rid,
+                          struct esmc_buf *out);
+
+/* The checker functions, one per properties.def line. */
+#define ESMC_PROPERTY(name, rules, level, summary)                             \
+  void esmc_check_##name(struct esmc_check_ctx *c);
+#include "properties.def"
+#undef ESMC_PROPERTY
+
+#endif /* ESMC_CHECK_H */

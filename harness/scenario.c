@@ -1,0 +1,166 @@
+/* scenario.c: defaults, teardown and capability names of the scenario model. */
+#include "scenario.h"
+
+#include <string.h>
+
+#include "util.h"
+
+/* Capability names, in the order of the ESMC_CAP_* bits (bit i = entry i). */
+static const char *const cap_names[] = {
+    "kinesis",       "dynamodb",        "sqs",         "sqs_fifo",
+    "batch_window",  "at_timestamp",    "retry_limit", "record_age",
+    "bisect",        "partial_batch",   "on_failure",  "on_failure_s3",
+    "parallelization", "filter",        "tumbling_window", "resharding",
+    "update",        "restart",         "validation",  "enabled_flag"};
+
+#define CAP_COUNT (sizeof(cap_names) / sizeof(cap_names[0]))
+
+uint64_t esmc_cap_from_name(const char *name)
+{
+  size_t i;
+  if(!name)
+    return 0;
+  for(i = 0; i < CAP_COUNT; i++)
+    if(strcmp(name, cap_names[i]) == 0)
+      return UINT64_C(1) << i;
+  return 0;
+}
+
+const char *esmc_cap_name(uint64_t bit)
+{
+  size_t i;
+  for(i = 0; i < CAP_COUNT; i++)
+    if(bit == (UINT64_C(1) << i))
+      return cap_names[i];
+  return NULL;
+}
+
+static void free_strv(char **v, size_t n)
+{
+  size_t i;
+  if(!v)
+    return;
+  for(i = 0; i < n; i++)
+    esmc_free(v[i]);
+  esmc_free(v);
+}
+
+void esmc_config_spec_init(struct esmc_config_spec *c)
+{
+  memset(c, 0, sizeof(*c));
+  c->enabled = ESMC_UNSET;
+  c->batch_size = ESMC_UNSET;
+  c->maximum_batching_window_s = ESMC_UNSET;
+  c->starting_position = ESMC_START_UNSET;
+  c->parallelization_factor = ESMC_UNSET;
+  c->maximum_retry_attempts = ESMC_UNSET;
+  c->maximum_record_age_s = ESMC_UNSET;
+  c->bisect_batch_on_function_error = ESMC_UNSET;
+  c->tumbling_window_s = ESMC_UNSET;
+}
+
+void esmc_config_spec_free(struct esmc_config_spec *c)
+{
+  if(!c)
+    return;
+  esmc_free(c->on_failure_destination);
+  free_strv(c->filter_patterns, c->filter_count);
+  memset(c, 0, sizeof(*c));
+}
+
+void esmc_scenario_init(struct esmc_scenario *s)
+{
+  memset(s, 0, sizeof(*s));
+  s->source = (enum esmc_source)0;
+  s->stream_name = esmc_strdup("esmcheck-stream");
+  s->shard_count = 1;
+  s->retention_ms = INT64_C(24) * 3600 * 1000;
+  s->stream_view_type = esmc_strdup("NEW_AND_OLD_IMAGES");
+  s->start_epoch_ms = INT64_C(1704067200000); /* 2024-01-01T00:00:00Z */
+  s->run_until_ms = -1;
+  s->function.default_duration_ms = 10;
+  s->function.timeout_s = 3;
+  esmc_config_spec_init(&s->config);
+  s->create_at_ms = 0;
+  s->expect.invocation_count = ESMC_UNSET;
+}
+
+static void free_record(struct esmc_case_record *r)
+{
+  esmc_free(r->id);
+  esmc_free(r->partition_key);
+  esmc_free(r->data);
+  esmc_free(r->keys_json);
+  esmc_free(r->new_image_json);
+  esmc_free(r->old_image_json);
+}
+
+static void free_fn_rule(struct esmc_fn_rule *r)
+{
+  free_strv(r->contains, r->contains_count);
+  free_strv(r->keys, r->keys_count);
+  esmc_free(r->invocations);
+  esmc_free(r->response);
+  free_strv(r->fail_items, r->fail_items_count);
+  esmc_free(r->error_type);
+  esmc_free(r->error_message);
+}
+
+static void free_expect(struct esmc_expect *e)
+{
+  size_t i;
+  esmc_free(e->config_error_code);
+  esmc_free(e->config_error_message);
+  if(e->batches) {
+    for(i = 0; i < e->batch_count; i++)
+      free_strv(e->batches[i], e->batch_lens ? e->batch_lens[i] : 0);
+    esmc_free(e->batches);
+  }
+  esmc_free(e->batch_lens);
+  if(e->destinations) {
+    for(i = 0; i < e->destination_count; i++) {
+      struct esmc_expect_dest *d = &e->destinations[i];
+      esmc_free(d->condition);
+      esmc_free(d->first_id);
+      esmc_free(d->last_id);
+      esmc_free(d->function_error);
+    }
+    esmc_free(e->destinations);
+  }
+  free_strv(e->delivered, e->delivered_count);
+  free_strv(e->not_delivered, e->not_delivered_count);
+}
+
+void esmc_scenario_free(struct esmc_scenario *s)
+{
+  size_t i;
+  if(!s)
+    return;
+  esmc_free(s->id);
+  esmc_free(s->description);
+  free_strv(s->rules, s->rule_count);
+  free_strv(s->tags, s->tag_count);
+  esmc_free(s->path);
+  esmc_free(s->stream_name);
+  esmc_free(s->stream_view_type);
+  if(s->records) {
+    for(i = 0; i < s->record_count; i++)
+      free_record(&s->records[i]);
+    esmc_free(s->records);
+  }
+  if(s->function.rules) {
+    for(i = 0; i < s->function.rule_count; i++)
+      free_fn_rule(&s->function.rules[i]);
+    esmc_free(s->function.rules);
+  }
+  esmc_config_spec_free(&s->config);
+  if(s->events) {
+    for(i = 0; i < s->event_count; i++) {
+      esmc_config_spec_free(&s->events[i].update);
+      esmc_free(s->events[i].expect_error_code);
+    }
+    esmc_free(s->events);
+  }
+  free_expect(&s->expect);
+  memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,1856 @@
+/*
+ * world.c: the simulated world. One thread, one virtual clock, one seeded
+ * scheduler. The mapper under test is called only from esmc_world_run(), and
+ * every host call it makes is answered here and recorded in the history.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "world.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
+
+#define ACCOUNT "123456789012"
+#define GRACE_MS 10000           /* run on this long after quiescence */
+#define ITERATOR_TTL_MS 300000   /* Kinesis: iterators expire after 5 min */
+#define MAX_GET_RECORDS 10000
+#define STALL_LIMIT 200000       /* events at one instant before we give up */
+
+/* ------------------------------------------------------------------------ */
+/* Seeded randomness: splitmix64.                                            */
+
+static uint64_t rng_next(uint64_t *s)
+{
+  uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+  return z ^ (z >> 31);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The scheduler: a binary heap ordered by (time, seeded tie, insertion).    */
+
+enum qkind { Q_APPEND = 1, Q_CREATE, Q_CASE_EVENT, Q_TIMER, Q_COMPLETE, Q_END };
+
+struct qitem {
+  int64_t t;
+  uint64_t tie;
+  uint64_t order;
+  enum qkind kind;
+  uint32_t mapping;
+  uint64_t a, b, c;
+};
+
+struct queue {
+  struct qitem *v;
+  size_t n, cap;
+  uint64_t order;
+};
+
+static int q_less(const struct qitem *x, const struct qitem *y)
+{
+  if(x->t != y->t)
+    return x->t < y->t;
+  if(x->tie != y->tie)
+    return x->tie < y->tie;
+  return x->order < y->order;
+}
+
+static int q_push(struct queue *q, struct qitem it)
+{
+  size_t i;
+  if(q->n == q->cap && esmc__vec_grow((void **)&q->v, &q->cap, sizeof(*q->v)))
+    return -1;
+  it.order = q->order++;
+  i = q->n++;
+  while(i > 0) {
+    size_t p = (i - 1) / 2;
+    if(!q_less(&it, &q->v[p]))
+      break;
+    q->v[i] = q->v[p];
+    i = p;
+  }
+  q->v[i] = it;
+  return 0;
+}
+
+static struct qitem q_pop(struct queue *q)
+{
+  struct qitem top = q->v[0], last = q->v[--q->n];
+  size_t i = 0;
+  for(;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    const struct qitem *mv = &last;
+    if(l < q->n && q_less(&q->v[l], mv)) {
+      m = l;
+      mv = &q->v[l];
+    }
+    if(r < q->n && q_less(&q->v[r], mv))
+      m = r;
+    if(m == i)
+      break;
+    q->v[i] = q->v[m];
+    i = m;
+  }
+  if(q->n)
+    q->v[i] = last;
+  return top;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Timers of one mapping incarnation: token -> generation (open addressing). */
+
+struct timer_slot {
+  uint64_t token;
+  uint64_t gen;  /* 0: free slot; armed timers have gen == live gen */
+  int armed;
+};
+
+struct timers {
+  struct timer_slot *v;
+  size_t cap, used;
+};
+
+static struct timer_slot *timer_find(struct timers *t, uint64_t token, int add)
+{
+  size_t i, mask;
+  if(add && (t->used + 1) * 2 > t->cap) {
+    size_t ncap = t->cap ? t->cap * 2 : 64, k;
+    struct timer_slot *nv = esmc_calloc(ncap, sizeof(*nv));
+    if(!nv)
+      return NULL;
+    for(k = 0; k < t->cap; k++) {
+      if(t->v[k].gen) {
+        size_t j = (size_t)(t->v[k].token * UINT64_C(0x9e3779b97f4a7c15) >> 7) & (ncap - 1);
+        while(nv[j].gen)
+          j = (j + 1) & (ncap - 1);
+        nv[j] = t->v[k];
+      }
+    }
+    esmc_free(t->v);
+    t->v = nv;
+    t->cap = ncap;
+  }
+  if(!t->cap)
+    return NULL;
+  mask = t->cap - 1;
+  i = (size_t)(token * UINT64_C(0x9e3779b97f4a7c15) >> 7) & mask;
+  while(t->v[i].gen) {
+    if(t->v[i].token == token)
+      return &t->v[i];
+    i = (i + 1) & mask;
+  }
+  if(!add)
+    return NULL;
+  t->v[i].token = token;
+  t->v[i].gen = 1;
+  t->v[i].armed = 0;
+  t->used++;
+  return &t->v[i];
+}
+
+/* ------------------------------------------------------------------------ */
+
+struct iterator {
+  uint32_t shard;
+  uint32_t pos;
+  int64_t issued;
+};
+
+/* One incarnation of a mapping: a create() ... destroy() span. */
+struct incarnation {
+  struct esmc_world *w;
+  struct wmapping *m;
+  uint32_t index; /* mapping index */
+  int live;       /* between a successful create and destroy */
+  void *state;
+  struct esmc_host host;
+  struct timers timers;
+  const struct esmc_record **recbuf; /* get_records() result array */
+  size_t recbuf_cap;
+  const struct esmc_shard *shards;   /* list_shards() result */
+  uint32_t inflight;
+};
+
+struct wmapping {
+  struct incarnation **inc; /* every incarnation, for late-call detection */
+  size_t ninc;
+  struct incarnation *cur;
+  char (*ckpt)[64];          /* per shard; "" = none */
+  int enabled;               /* per the case's config and accepted updates */
+  int create_failed;
+};
+
+struct invocation {
+  uint32_t mapping;
+  struct incarnation *inc;
+  long ev;                   /* history index of the INVOKE */
+  enum esmc_invoke_outcome outcome;
+  int32_t status;
+  const char *function_error;
+  char request_id[40];
+  struct esmc_buf response;
+  int done;
+};
+
+struct esmc_world_internal {
+  uint64_t rng;
+  struct queue q;
+  struct wmapping mapping;          /* v1 runs one mapping per case */
+  const struct esmc_adapter *adapter;
+  struct esmc_shard *pub_shards;
+  uint32_t *visible;                /* per shard: records appended */
+  uint32_t *sorted_by_seq;          /* rids sorted by seq, for lookups */
+  struct iterator *its;
+  size_t nits, capits;
+  struct invocation *invs;
+  size_t ninvs, capinvs;
+  uint32_t *deliveries;             /* per rid */
+  uint32_t *rule_uses;              /* per function rule */
+  uint64_t pending_scripted;        /* APPEND and case events still queued */
+  int destination_down;
+  int end_scheduled;
+  int stop;
+  struct esmc_run_outcome *out;
+  uint64_t invocation_count;
+  uint32_t *scope_start;            /* per shard; UINT32_MAX: not read yet */
+  char **names;                     /* per rid: case id */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Construction.                                                             */
+
+static const struct esmc_world *sort_world;
+
+static int cmp_by_seq(const void *x, const void *y)
+{
+  const struct esmc_wrecord *a = &sort_world->records[*(const uint32_t *)x];
+  const struct esmc_wrecord *b = &sort_world->records[*(const uint32_t *)y];
+  return esmc_seq_cmp(a->seq, b->seq);
+}
+
+struct order_item {
+  uint32_t case_index;
+  uint32_t shard;
+  int64_t at;
+};
+
+static int cmp_order(const void *x, const void *y)
+{
+  const struct order_item *a = x, *b = y;
+  if(a->shard != b->shard)
+    return a->shard < b->shard ? -1 : 1;
+  if(a->at != b->at)
+    return a->at < b->at ? -1 : 1;
+  return a->case_index < b->case_index ? -1 : a->case_index > b->case_index;
+}
+
+static void make_event_id(char *out, size_t n, uint64_t seed_part)
+{
+  uint64_t s = seed_part, a = rng_next(&s), b = rng_next(&s);
+  snprintf(out, n, "%016" PRIx64 "%016" PRIx64, a, b);
+}
+
+int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
+                   struct esmc_world **out)
+{
+  struct esmc_world *w;
+  struct esmc_world_internal *in;
+  struct order_item *ord = NULL;
+  uint32_t i, nsh = sc->shard_count > 0 ? (uint32_t)sc->shard_count : 1;
+  int kin = sc->source != ESMC_SOURCE_DYNAMODB;
+
+  *out = NULL;
+  w = esmc_calloc(1, sizeof(*w));
+  in = esmc_calloc(1, sizeof(*in));
+  if(!w || !in) {
+    esmc_free(w);
+    esmc_free(in);
+    return -1;
+  }
+  w->in = in;
+  w->sc = sc;
+  w->seed = seed;
+  w->epoch_ms = sc->start_epoch_ms;
+  in->rng = seed;
+  esmc_history_init(&w->hist);
+  snprintf(w->region, sizeof(w->region), "us-east-1");
+  if(kin)
+    snprintf(w->stream_arn, sizeof(w->stream_arn),
+             "arn:aws:kinesis:us-east-1:" ACCOUNT ":stream/%s",
+             sc->stream_name ? sc->stream_name : "esmcheck-stream");
+  else {
+    struct esmc_buf b;
+    esmc_buf_init(&b);
+    esmc_buf_printf(&b, "arn:aws:dynamodb:us-east-1:" ACCOUNT ":table/%s/stream/",
+                    sc->stream_name ? sc->stream_name : "esmcheck-table");
+    esmc_buf_iso8601(&b, w->epoch_ms, 1);
+    if(b.len && b.data[b.len - 1] == 'Z')
+      b.data[--b.len] = '\0'; /* labels look like 2024-01-01T00:00:00.000 */
+    snprintf(w->stream_arn, sizeof(w->stream_arn), "%s", b.data ? b.data : "");
+    esmc_buf_free(&b);
+  }
+  snprintf(w->function_arn, sizeof(w->function_arn),
+           "arn:aws:lambda:us-east-1:" ACCOUNT ":function:esmcheck-function");
+  snprintf(w->role_arn, sizeof(w->role_arn),
+           "arn:aws:iam::" ACCOUNT ":role/esmcheck-function-role");
+  {
+    uint64_t s = seed ^ UINT64_C(0x5eed);
+    uint64_t a = rng_next(&s), b = rng_next(&s);
+    snprintf(w->mapping_uuid, sizeof(w->mapping_uuid),
+             "%08" PRIx32 "-%04" PRIx32 "-4%03" PRIx32 "-8%03" PRIx32 "-%012" PRIx64,
+             (uint32_t)(a >> 32), (uint32_t)(a >> 16) & 0xffff,
+             (uint32_t)a & 0xfff, (uint32_t)(b >> 52) & 0xfff,
+             b & UINT64_C(0xffffffffffff));
+  }
+
+  w->nshards = nsh;
+  w->shards = esmc_calloc(nsh, sizeof(*w->shards));
+  in->pub_shards = esmc_calloc(nsh, sizeof(*in->pub_shards));
+  in->visible = esmc_calloc(nsh, sizeof(uint32_t));
+  in->scope_start = esmc_calloc(nsh, sizeof(uint32_t));
+  in->mapping.ckpt = esmc_calloc(nsh, 64);
+  w->nrecords = (uint32_t)sc->record_count;
+  w->records = esmc_calloc(w->nrecords ? w->nrecords : 1, sizeof(*w->records));
+  in->deliveries = esmc_calloc(w->nrecords ? w->nrecords : 1, sizeof(uint32_t));
+  in->sorted_by_seq = esmc_calloc(w->nrecords ? w->nrecords : 1, sizeof(uint32_t));
+  in->rule_uses = esmc_calloc(sc->function.rule_count + 1, sizeof(uint32_t));
+  ord = esmc_calloc(w->nrecords ? w->nrecords : 1, sizeof(*ord));
+  if(!w->shards || !in->pub_shards || !in->visible || !in->scope_start ||
+     !in->mapping.ckpt || !w->records || !in->deliveries ||
+     !in->sorted_by_seq || !in->rule_uses || !ord)
+    goto oom;
+
+  for(i = 0; i < nsh; i++) {
+    snprintf(w->shards[i].id, sizeof(w->shards[i].id), "shardId-%012u", i);
+    in->pub_shards[i].shard_id = w->shards[i].id;
+    in->scope_start[i] = UINT32_MAX;
+  }
+
+  /* Place each record on its shard, then order each shard by append time
+   * (ties in case order) and number the records. */
+  for(i = 0; i < w->nrecords; i++) {
+    const struct esmc_case_record *cr = &sc->records[i];
+    const char *pk = cr->partition_key ? cr->partition_key
+                     : cr->keys_json   ? cr->keys_json
+                                       : cr->id;
+    ord[i].case_index = i;
+    ord[i].at = cr->at_ms;
+    if(cr->shard >= 0 && (uint32_t)cr->shard < nsh)
+      ord[i].shard = (uint32_t)cr->shard;
+    else
+      ord[i].shard = (uint32_t)(esmc_fnv1a(ESMC_FNV_INIT, pk, strlen(pk)) % nsh);
+  }
+  qsort(ord, w->nrecords, sizeof(*ord), cmp_order);
+  for(i = 0; i < w->nrecords; i++) {
+    struct esmc_wrecord *r = &w->records[i];
+    const struct esmc_case_record *cr = &sc->records[ord[i].case_index];
+    struct esmc_wshard *sh = &w->shards[ord[i].shard];
+    r->rid = i;
+    r->shard = ord[i].shard;
+    r->index = sh->n++;
+    r->case_index = ord[i].case_index;
+    r->at_ms = cr->at_ms;
+    if(kin)
+      snprintf(r->seq, sizeof(r->seq), "49%06u%048u", r->shard, r->index + 1);
+    else
+      snprintf(r->seq, sizeof(r->seq), "1%04u%016u", r->shard, r->index + 1);
+    make_event_id(r->event_id, sizeof(r->event_id), seed * 31 + i + 1);
+    r->pub.shard_id = sh->id;
+    r->pub.sequence_number = r->seq;
+    r->pub.partition_key = cr->partition_key ? cr->partition_key
+                           : cr->keys_json   ? cr->keys_json
+                                             : cr->id;
+    r->pub.data = cr->data;
+    r->pub.data_len = cr->data_len;
+    r->pub.approximate_arrival_ms = w->epoch_ms + cr->at_ms;
+    if(!kin) {
+      r->pub.event_id = r->event_id;
+      r->pub.ddb_event_name = cr->event_name ? cr->event_name : ESMC_DDB_INSERT;
+      r->pub.ddb_keys_json = cr->keys_json ? cr->keys_json : "{}";
+      r->pub.ddb_new_image_json = cr->new_image_json;
+      r->pub.ddb_old_image_json = cr->old_image_json;
+      r->pub.ddb_stream_view_type =
+          sc->stream_view_type ? sc->stream_view_type : "NEW_AND_OLD_IMAGES";
+      r->pub.ddb_size_bytes =
+          strlen(r->pub.ddb_keys_json) +
+          (cr->new_image_json ? strlen(cr->new_image_json) : 0) +
+          (cr->old_image_json ? strlen(cr->old_image_json) : 0);
+    }
+  }
+  for(i = 0; i < nsh; i++) {
+    w->shards[i].rids = esmc_calloc(w->shards[i].n ? w->shards[i].n : 1,
+                                    sizeof(uint32_t));
+    if(!w->shards[i].rids)
+      goto oom;
+    w->shards[i].n = 0;
+  }
+  for(i = 0; i < w->nrecords; i++) {
+    struct esmc_wshard *sh = &w->shards[w->records[i].shard];
+    sh->rids[sh->n++] = i;
+    in->sorted_by_seq[i] = i;
+  }
+  sort_world = w;
+  qsort(in->sorted_by_seq, w->nrecords, sizeof(uint32_t), cmp_by_seq);
+  sort_world = NULL;
+  esmc_free(ord);
+  *out = w;
+  return 0;
+oom:
+  esmc_free(ord);
+  esmc_world_free(w);
+  return -1;
+}
+
+static void incarnation_free(struct incarnation *inc)
+{
+  if(!inc)
+    return;
+  esmc_free(inc->timers.v);
+  esmc_free(inc->recbuf);
+  esmc_free(inc);
+}
+
+void esmc_world_free(struct esmc_world *w)
+{
+  struct esmc_world_internal *in;
+  size_t i;
+  if(!w)
+    return;
+  in = w->in;
+  if(in) {
+    for(i = 0; i < in->mapping.ninc; i++)
+      incarnation_free(in->mapping.inc[i]);
+    esmc_free(in->mapping.inc);
+    esmc_free(in->mapping.ckpt);
+    for(i = 0; i < in->ninvs; i++)
+      esmc_buf_free(&in->invs[i].response);
+    esmc_free(in->invs);
+    esmc_free(in->its);
+    esmc_free(in->q.v);
+    esmc_free(in->pub_shards);
+    esmc_free(in->visible);
+    esmc_free(in->scope_start);
+    esmc_free(in->sorted_by_seq);
+    esmc_free(in->deliveries);
+    esmc_free(in->rule_uses);
+    esmc_free(in);
+  }
+  for(i = 0; i < w->nshards && w->shards; i++)
+    esmc_free(w->shards[i].rids);
+  esmc_free(w->shards);
+  esmc_free(w->records);
+  esmc_history_free(&w->hist);
+  esmc_free(w);
+}
+
+const struct esmc_wrecord *esmc_world_record_by_seq(const struct esmc_world *w,
+                                                    const char *seq)
+{
+  size_t lo = 0, hi = w->nrecords;
+  if(!seq)
+    return NULL;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const struct esmc_wrecord *r = &w->records[w->in->sorted_by_seq[mid]];
+    int c = esmc_seq_cmp(r->seq, seq);
+    if(c == 0)
+      return strcmp(r->seq, seq) == 0 ? r : NULL;
+    if(c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+const struct esmc_wrecord *esmc_world_record_by_id(const struct esmc_world *w,
+                                                   const char *id)
+{
+  uint32_t i;
+  if(!id)
+    return NULL;
+  for(i = 0; i < w->nrecords; i++) {
+    const char *cid = w->sc->records[w->records[i].case_index].id;
+    if(cid && strcmp(cid, id) == 0)
+      return &w->records[i];
+  }
+  return NULL;
+}
+
+const char *esmc_world_record_name(const struct esmc_world *w, uint32_t rid)
+{
+  const char *id;
+  if(rid >= w->nrecords)
+    return "?";
+  id = w->sc->records[w->records[rid].case_index].id;
+  return id ? id : "?";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Effective configuration (the spec's defaults).                           */
+
+void esmc_effective_config_init(struct esmc_effective_config *o,
+                                const struct esmc_config_spec *c)
+{
+  memset(o, 0, sizeof(*o));
+  o->enabled = 1;
+  o->batch_size = 100;
+  o->window_s = 0;
+  o->parallelization_factor = 1;
+  o->maximum_retry_attempts = -1;
+  o->maximum_record_age_s = -1;
+  o->starting_position = c->starting_position;
+  o->starting_position_timestamp_ms = c->starting_position_timestamp_ms;
+  esmc_effective_config_update(o, c);
+}
+
+void esmc_effective_config_update(struct esmc_effective_config *o,
+                                  const struct esmc_config_spec *u)
+{
+#define TAKE(field, src)                                                       \
+  if(u->src != ESMC_UNSET)                                                     \
+    o->field = u->src;
+  TAKE(enabled, enabled)
+  TAKE(batch_size, batch_size)
+  TAKE(window_s, maximum_batching_window_s)
+  TAKE(parallelization_factor, parallelization_factor)
+  TAKE(maximum_retry_attempts, maximum_retry_attempts)
+  TAKE(maximum_record_age_s, maximum_record_age_s)
+  TAKE(bisect, bisect_batch_on_function_error)
+#undef TAKE
+  if(u->function_response_types_given)
+    o->report_batch_item_failures =
+        (u->function_response_types & ESMC_FRT_REPORT_BATCH_ITEM_FAILURES) != 0;
+  if(u->on_failure_destination)
+    o->on_failure_destination = u->on_failure_destination;
+}
+
+/* ------------------------------------------------------------------------ */
+/* History helpers.                                                          */
+
+static long record(struct esmc_world *w, uint32_t kind, uint32_t mapping,
+                   int32_t status, uint32_t shard, uint64_t id, int64_t a,
+                   int64_t b, const char *text, size_t text_len)
+{
+  struct esmc_hevent e;
+  memset(&e, 0, sizeof(e));
+  e.t = w->now;
+  e.kind = kind;
+  e.mapping = mapping;
+  e.status = status;
+  e.shard = shard;
+  e.id = id;
+  e.a = a;
+  e.b = b;
+  return esmc_history_add(&w->hist, &e, text, text_len, NULL, NULL);
+}
+
+static void contract(struct incarnation *inc, const char *what)
+{
+  struct esmc_world *w = inc->w;
+  record(w, ESMC_H_CONTRACT, inc->index, 0, ESMC_NO_SHARD, 0, 0, 0, what,
+         strlen(what));
+  if(!w->in->stop) {
+    w->in->stop = 1;
+    w->in->out->end = ESMC_END_CONTRACT;
+    snprintf(w->in->out->detail, sizeof(w->in->out->detail), "%s", what);
+  }
+}
+
+/* Every host call starts here: a call through a destroyed incarnation, or
+ * from outside a callback, breaks the contract. */
+static struct incarnation *host_enter(void *ctx, const char *call)
+{
+  struct incarnation *inc = ctx;
+  if(!inc)
+    return NULL;
+  if(!inc->live) {
+    char msg[160];
+    snprintf(msg, sizeof(msg),
+             "host call %s() through a mapping that was already destroyed", call);
+    contract(inc, msg);
+    return NULL;
+  }
+  return inc;
+}
+
+static int shard_by_id(const struct esmc_world *w, const char *id)
+{
+  uint32_t i;
+  if(!id)
+    return -1;
+  for(i = 0; i < w->nshards; i++)
+    if(strcmp(w->shards[i].id, id) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* First index of a shard that is not trimmed at the current time. */
+static uint32_t first_untrimmed(const struct esmc_world *w, uint32_t shard)
+{
+  const struct esmc_wshard *sh = &w->shards[shard];
+  int64_t limit = w->now - w->sc->retention_ms; /* trimmed: at_ms <= limit */
+  uint32_t lo = 0, hi = sh->n;
+  while(lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if(w->records[sh->rids[mid]].at_ms <= limit)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Host calls.                                                               */
+
+static esmc_time_ms h_now(void *ctx)
+{
+  struct incarnation *inc = ctx;
+  return inc ? inc->w->epoch_ms + inc->w->now : 0;
+}
+
+static esmc_status h_set_timer(void *ctx, esmc_time_ms at, uint64_t token)
+{
+  struct incarnation *inc = host_enter(ctx, "set_timer");
+  struct esmc_world *w;
+  struct timer_slot *s;
+  struct qitem it;
+  int64_t rel;
+  if(!inc)
+    return ESMC_E_STATE;
+  w = inc->w;
+  s = timer_find(&inc->timers, token, 1);
+  if(!s)
+    return ESMC_E_NOMEM;
+  rel = at - w->epoch_ms;
+  if(rel < w->now)
+    rel = w->now;
+  s->gen++;
+  s->armed = 1;
+  memset(&it, 0, sizeof(it));
+  it.t = rel;
+  it.tie = rng_next(&w->in->rng);
+  it.kind = Q_TIMER;
+  it.mapping = inc->index;
+  it.a = token;
+  it.b = s->gen;
+  it.c = (uint64_t)(uintptr_t)inc;
+  if(q_push(&w->in->q, it))
+    return ESMC_E_NOMEM;
+  record(w, ESMC_H_TIMER_SET, inc->index, 0, ESMC_NO_SHARD, token, rel, 0, NULL, 0);
+  return ESMC_OK;
+}
+
+static esmc_status h_cancel_timer(void *ctx, uint64_t token)
+{
+  struct incarnation *inc = host_enter(ctx, "cancel_timer");
+  struct timer_slot *s;
+  if(!inc)
+    return ESMC_E_STATE;
+  s = timer_find(&inc->timers, token, 0);
+  if(!s || !s->armed) {
+    record(inc->w, ESMC_H_TIMER_CANCEL, inc->index, ESMC_E_NOT_FOUND,
+           ESMC_NO_SHARD, token, 0, 0, NULL, 0);
+    return ESMC_E_NOT_FOUND;
+  }
+  s->armed = 0;
+  s->gen++;
+  record(inc->w, ESMC_H_TIMER_CANCEL, inc->index, 0, ESMC_NO_SHARD, token, 0,
+         0, NULL, 0);
+  return ESMC_OK;
+}
+
+static void h_log(void *ctx, enum esmc_log_level level, const char *msg)
+{
+  struct incarnation *inc = host_enter(ctx, "log");
+  if(!inc || !msg)
+    return;
+  record(inc->w, ESMC_H_LOG, inc->index, 0, ESMC_NO_SHARD, 0, level, 0, msg,
+         strnlen(msg, 4096));
+}
+
+static esmc_status h_list_shards(void *ctx, const struct esmc_shard **shards,
+                                 size_t *count)
+{
+  struct incarnation *inc = host_enter(ctx, "list_shards");
+  if(!inc)
+    return ESMC_E_STATE;
+  if(!shards || !count) {
+    contract(inc, "list_shards() called with a NULL out-parameter");
+    return ESMC_E_INVALID_PARAMETER;
+  }
+  *shards = inc->w->in->pub_shards;
+  *count = inc->w->nshards;
+  record(inc->w, ESMC_H_LIST_SHARDS, inc->index, 0, ESMC_NO_SHARD, 0,
+         inc->w->nshards, 0, NULL, 0);
+  return ESMC_OK;
+}
+
+static esmc_iterator new_iterator(struct esmc_world *w, uint32_t shard,
+                                  uint32_t pos)
+{
+  struct esmc_world_internal *in = w->in;
+  if(in->nits == in->capits &&
+     esmc__vec_grow((void **)&in->its, &in->capits, sizeof(*in->its)))
+    return 0;
+  in->its[in->nits].shard = shard;
+  in->its[in->nits].pos = pos;
+  in->its[in->nits].issued = w->now;
+  return (esmc_iterator)++in->nits;
+}
+
+static esmc_status h_get_shard_iterator(void *ctx, const char *shard_id,
+                                        enum esmc_iterator_type type,
+                                        const char *seq, esmc_time_ms ts,
+                                        esmc_iterator *out)
+{
+  struct incarnation *inc = host_enter(ctx, "get_shard_iterator");
+  struct esmc_world *w;
+  const struct esmc_wshard *sh;
+  int s;
+  uint32_t pos = 0, lo;
+  esmc_status st = ESMC_OK;
+  esmc_iterator it = 0;
+  if(!inc)
+    return ESMC_E_STATE;
+  w = inc->w;
+  if(!out) {
+    contract(inc, "get_shard_iterator() called with a NULL out-parameter");
+    return ESMC_E_INVALID_PARAMETER;
+  }
+  *out = 0;
+  s = shard_by_id(w, shard_id);
+  if(s < 0) {
+    record(w, ESMC_H_GET_ITERATOR, inc->index, ESMC_E_NOT_FOUND, ESMC_NO_SHARD,
+           0, type, 0, shard_id, shard_id ? strlen(shard_id) : 0);
+    return ESMC_E_NOT_FOUND;
+  }
+  sh = &w->shards[s];
+  lo = first_untrimmed(w, (uint32_t)s);
+  switch(type) {
+  case ESMC_ITER_TRIM_HORIZON:
+    pos = lo;
+    break;
+  case ESMC_ITER_LATEST:
+    pos = w->in->visible[s];
+    break;
+  case ESMC_ITER_AT_TIMESTAMP:
+    for(pos = lo; pos < w->in->visible[s]; pos++)
+      if(w->epoch_ms + w->records[sh->rids[pos]].at_ms >= ts)
+        break;
+    break;
+  case ESMC_ITER_AT_SEQUENCE_NUMBER:
+  case ESMC_ITER_AFTER_SEQUENCE_NUMBER: {
+    const struct esmc_wrecord *r = esmc_world_record_by_seq(w, seq);
+    if(!r || r->shard != (uint32_t)s) {
+      st = ESMC_E_INVALID_PARAMETER;
+      break;
+    }
+    pos = r->index + (type == ESMC_ITER_AFTER_SEQUENCE_NUMBER);
+    if(pos < lo)
+      st = ESMC_E_TRIMMED;
+    break;
+  }
+  default:
+    st = ESMC_E_INVALID_PARAMETER;
+  }
+  if(st == ESMC_OK) {
+    it = new_iterator(w, (uint32_t)s, pos);
+    if(!it)
+      st = ESMC_E_NOMEM;
+  }
+  if(st == ESMC_OK && w->in->scope_start[s] == UINT32_MAX)
+    w->in->scope_start[s] = type == ESMC_ITER_LATEST || type == ESMC_ITER_AT_TIMESTAMP
+                                ? pos
+                                : 0;
+  *out = it;
+  record(w, ESMC_H_GET_ITERATOR, inc->index, st, (uint32_t)s, it, type, pos,
+         NULL, 0);
+  return st;
+}
+
+static esmc_status h_get_records(void *ctx, esmc_iterator iterator,
+                                 uint32_t limit,
+                                 struct esmc_get_records_result *out)
+{
+  struct incarnation *inc = host_enter(ctx, "get_records");
+  struct esmc_world *w;
+  struct iterator *it;
+  uint32_t vis, n, k, shard, pos;
+  esmc_status st = ESMC_OK;
+  if(!inc)
+    return ESMC_E_STATE;
+  w = inc->w;
+  if(!out) {
+    contract(inc, "get_records() called with a NULL out-parameter");
+    return ESMC_E_INVALID_PARAMETER;
+  }
+  memset(out, 0, sizeof(*out));
+  if(iterator == 0 || iterator > w->in->nits) {
+    record(w, ESMC_H_GET_RECORDS, inc->index, ESMC_E_INVALID_PARAMETER,
+           ESMC_NO_SHARD, iterator, 0, 0, NULL, 0);
+    return ESMC_E_INVALID_PARAMETER;
+  }
+  it = &w->in->its[iterator - 1];
+  shard = it->shard;
+  pos = it->pos;
+  if(limit == 0 || limit > MAX_GET_RECORDS)
+    st = ESMC_E_INVALID_PARAMETER;
+  else if(w->now - it->issued > ITERATOR_TTL_MS)
+    st = ESMC_E_EXPIRED_ITERATOR;
+  else if(pos < first_untrimmed(w, shard))
+    st = ESMC_E_TRIMMED;
+  if(st != ESMC_OK) {
+    record(w, ESMC_H_GET_RECORDS, inc->index, st, shard, iterator, pos, 0,
+           NULL, 0);
+    return st;
+  }
+  vis = w->in->visible[shard];
+  n = vis > pos ? vis - pos : 0;
+  if(n > limit)
+    n = limit;
+  if(n > inc->recbuf_cap) {
+    const struct esmc_record **nb =
+        esmc_realloc(inc->recbuf, sizeof(*nb) * n);
+    if(!nb)
+      return ESMC_E_NOMEM;
+    inc->recbuf = nb;
+    inc->recbuf_cap = n;
+  }
+  for(k = 0; k < n; k++)
+    inc->recbuf[k] = &w->records[w->shards[shard].rids[pos + k]].pub;
+  out->records = inc->recbuf;
+  out->count = n;
+  out->next_iterator = new_iterator(w, shard, pos + n);
+  if(!out->next_iterator)
+    return ESMC_E_NOMEM;
+  out->millis_behind_latest =
+      pos + n < vis
+          ? w->now - w->records[w->shards[shard].rids[pos + n - (n > 0)]].at_ms
+          : 0;
+  record(w, ESMC_H_GET_RECORDS, inc->index, 0, shard, iterator, pos, n, NULL, 0);
+  return ESMC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The function.                                                             */
+
+static int batch_has_id(const struct esmc_world *w, const uint32_t *rids,
+                        size_t n, const char *id)
+{
+  size_t i;
+  for(i = 0; i < n; i++)
+    if(strcmp(esmc_world_record_name(w, rids[i]), id) == 0)
+      return 1;
+  return 0;
+}
+
+static int batch_has_key(const struct esmc_world *w, const uint32_t *rids,
+                         size_t n, const char *key)
+{
+  size_t i;
+  for(i = 0; i < n; i++)
+    if(strcmp(w->records[rids[i]].pub.partition_key, key) == 0)
+      return 1;
+  return 0;
+}
+
+static const struct esmc_fn_rule *pick_rule(struct esmc_world *w,
+                                            const uint32_t *rids, size_t n,
+                                            uint64_t number, int32_t attempt)
+{
+  const struct esmc_fn_script *fs = &w->sc->function;
+  size_t r, k;
+  for(r = 0; r < fs->rule_count; r++) {
+    const struct esmc_fn_rule *fr = &fs->rules[r];
+    int ok = 1;
+    if(fr->times > 0 && w->in->rule_uses[r] >= (uint32_t)fr->times)
+      continue;
+    if(fr->contains_count) {
+      for(ok = 0, k = 0; k < fr->contains_count && !ok; k++)
+        ok = batch_has_id(w, rids, n, fr->contains[k]);
+    }
+    if(ok && fr->keys_count) {
+      for(ok = 0, k = 0; k < fr->keys_count && !ok; k++)
+        ok = batch_has_key(w, rids, n, fr->keys[k]);
+    }
+    if(ok && fr->invocations_count) {
+      for(ok = 0, k = 0; k < fr->invocations_count && !ok; k++)
+        ok = (uint64_t)fr->invocations[k] == number;
+    }
+    if(ok && fr->attempt_min != ESMC_UNSET && attempt < fr->attempt_min)
+      ok = 0;
+    if(ok && fr->attempt_max != ESMC_UNSET && attempt > fr->attempt_max)
+      ok = 0;
+    if(ok) {
+      w->in->rule_uses[r]++;
+      return fr;
+    }
+  }
+  return NULL;
+}
+
+static void fill_result(struct esmc_world *w, struct invocation *iv,
+                        const struct esmc_fn_rule *fr, const uint32_t *rids,
+                        size_t n, int64_t *duration)
+{
+  int64_t timeout_ms = (int64_t)w->sc->function.timeout_s * 1000;
+  enum esmc_fn_action act = fr ? fr->action : ESMC_FN_OK;
+  size_t k;
+  *duration = fr && fr->duration_ms >= 0 ? fr->duration_ms
+                                         : w->sc->function.default_duration_ms;
+  if((act == ESMC_FN_OK || act == ESMC_FN_FAIL_ITEMS || act == ESMC_FN_ERROR) &&
+     *duration > timeout_ms)
+    act = ESMC_FN_TIMEOUT;
+  iv->status = 200;
+  iv->function_error = NULL;
+  iv->outcome = ESMC_INVOKE_OK;
+  switch(act) {
+  case ESMC_FN_OK:
+    if(fr && fr->response_given)
+      esmc_buf_put(&iv->response, fr->response, fr->response_len);
+    break;
+  case ESMC_FN_FAIL_ITEMS:
+    esmc_buf_puts(&iv->response, "{\"batchItemFailures\":[");
+    for(k = 0; k < fr->fail_items_count; k++) {
+      const struct esmc_wrecord *r = esmc_world_record_by_id(w, fr->fail_items[k]);
+      const char *ident = r ? r->seq : fr->fail_items[k];
+      esmc_buf_puts(&iv->response, k ? ",{\"itemIdentifier\":" : "{\"itemIdentifier\":");
+      esmc_buf_json_str(&iv->response, ident, strlen(ident));
+      esmc_buf_putc(&iv->response, '}');
+    }
+    esmc_buf_puts(&iv->response, "]}");
+    break;
+  case ESMC_FN_ERROR:
+    iv->outcome = ESMC_INVOKE_FUNCTION_ERROR;
+    iv->function_error = "Unhandled";
+    esmc_buf_puts(&iv->response, "{\"errorType\":");
+    {
+      const char *et = fr && fr->error_type ? fr->error_type : "Error";
+      const char *em = fr && fr->error_message ? fr->error_message
+                                               : "scripted failure";
+      esmc_buf_json_str(&iv->response, et, strlen(et));
+      esmc_buf_puts(&iv->response, ",\"errorMessage\":");
+      esmc_buf_json_str(&iv->response, em, strlen(em));
+    }
+    esmc_buf_putc(&iv->response, '}');
+    break;
+  case ESMC_FN_TIMEOUT:
+    iv->outcome = ESMC_INVOKE_FUNCTION_ERROR;
+    iv->function_error = "Unhandled";
+    *duration = timeout_ms;
+    esmc_buf_printf(&iv->response,
+                    "{\"errorType\":\"Sandbox.Timedout\",\"errorMessage\":"
+                    "\"%s Task timed out after %d.00 seconds\"}",
+                    iv->request_id, w->sc->function.timeout_s);
+    break;
+  case ESMC_FN_THROTTLE:
+    iv->outcome = ESMC_INVOKE_THROTTLED;
+    iv->status = 429;
+    *duration = 0;
+    esmc_buf_puts(&iv->response, "{\"Reason\":\"ReservedFunctionConcurrentInvocationLimitExceeded\","
+                                 "\"Type\":\"User\",\"message\":\"Rate Exceeded.\"}");
+    break;
+  case ESMC_FN_SERVICE_ERROR:
+    iv->outcome = ESMC_INVOKE_SERVICE_ERROR;
+    iv->status = 500;
+    *duration = 0;
+    esmc_buf_puts(&iv->response, "{\"Type\":\"Service\",\"message\":\"ServiceException\"}");
+    break;
+  }
+  (void)rids;
+  (void)n;
+}
+
+static esmc_status h_invoke(void *ctx, const uint8_t *payload, size_t len,
+                            esmc_invocation *out)
+{
+  struct incarnation *inc = host_enter(ctx, "invoke");
+  struct esmc_world *w;
+  struct esmc_world_internal *in;
+  struct invocation *iv;
+  struct esmc_buf problem;
+  struct esmc_hevent e;
+  uint32_t *rids = NULL;
+  long n, ev;
+  uint32_t shard = ESMC_NO_SHARD, k, attempt = 1;
+  const struct esmc_fn_rule *fr = NULL;
+  int64_t duration = 0;
+  struct qitem qi;
+
+  if(!inc)
+    return ESMC_E_STATE;
+  w = inc->w;
+  in = w->in;
+  if(!out || (!payload && len)) {
+    contract(inc, "invoke() called with a NULL payload or out-parameter");
+    return ESMC_E_INVALID_PARAMETER;
+  }
+  *out = 0;
+  if(in->ninvs == in->capinvs &&
+     esmc__vec_grow((void **)&in->invs, &in->capinvs, sizeof(*in->invs)))
+    return ESMC_E_NOMEM;
+  iv = &in->invs[in->ninvs];
+  memset(iv, 0, sizeof(*iv));
+  esmc_buf_init(&iv->response);
+  iv->mapping = inc->index;
+  iv->inc = inc;
+  snprintf(iv->request_id, sizeof(iv->request_id),
+           "%08" PRIx64 "-0000-4000-8000-%012" PRIx64,
+           (uint64_t)(in->ninvs + 1), (uint64_t)(w->seed & UINT64_C(0xffffffffffff)));
+  in->ninvs++;
+  in->invocation_count++;
+
+  esmc_buf_init(&problem);
+  n = esmc_world_decode_payload(w, (const char *)payload, len, &rids, &problem);
+  if(n < 0)
+    n = 0;
+  for(k = 0; k < (uint32_t)n; k++) {
+    uint32_t s = w->records[rids[k]].shard;
+    if(k == 0)
+      shard = s;
+    else if(s != shard)
+      shard = ESMC_NO_SHARD;
+    if(in->deliveries[rids[k]] + 1 > attempt)
+      attempt = in->deliveries[rids[k]] + 1;
+  }
+  for(k = 0; k < (uint32_t)n; k++)
+    in->deliveries[rids[k]]++;
+
+  memset(&e, 0, sizeof(e));
+  e.t = w->now;
+  e.kind = ESMC_H_INVOKE;
+  e.mapping = inc->index;
+  e.shard = shard;
+  e.id = in->ninvs;
+  e.a = (int64_t)len;
+  e.b = attempt;
+  e.rids = rids;
+  e.nrids = (uint32_t)n;
+  ev = esmc_history_add(&w->hist, &e, problem.len ? problem.data : NULL,
+                        problem.len, NULL, NULL);
+  esmc_free(rids);
+  esmc_buf_free(&problem);
+  iv->ev = ev;
+
+  if(len > ESMC_MAX_PAYLOAD) {
+    iv->outcome = ESMC_INVOKE_SERVICE_ERROR;
+    iv->status = 413;
+    esmc_buf_printf(&iv->response,
+                    "{\"Type\":\"User\",\"message\":\"Request must be smaller "
+                    "than %d bytes for the InvokeFunction operation\"}",
+                    ESMC_MAX_PAYLOAD);
+  } else {
+    const struct esmc_hevent *he = ev >= 0 ? &w->hist.ev[ev] : NULL;
+    fr = pick_rule(w, he ? he->rids : NULL, he ? he->nrids : 0,
+                   in->invocation_count, (int32_t)attempt);
+    fill_result(w, iv, fr, he ? he->rids : NULL, he ? he->nrids : 0, &duration);
+  }
+  inc->inflight++;
+  memset(&qi, 0, sizeof(qi));
+  qi.t = w->now + duration;
+  qi.tie = rng_next(&in->rng);
+  qi.kind = Q_COMPLETE;
+  qi.mapping = inc->index;
+  qi.a = in->ninvs - 1;
+  if(q_push(&in->q, qi))
+    return ESMC_E_NOMEM;
+  *out = in->ninvs;
+  return ESMC_OK;
+}
+
+static esmc_status h_send_to_destination(void *ctx, const char *arn,
+                                         const char *key,
+                                         const uint8_t *payload, size_t len)
+{
+  struct incarnation *inc = host_enter(ctx, "send_to_destination");
+  struct esmc_world *w;
+  struct esmc_hevent e;
+  esmc_status st = ESMC_OK;
+  if(!inc)
+    return ESMC_E_STATE;
+  w = inc->w;
+  if(!arn || (!payload && len)) {
+    contract(inc, "send_to_destination() called with a NULL ARN or payload");
+    return ESMC_E_INVALID_PARAMETER;
+  }
+  if(w->in->destination_down)
+    st = ESMC_E_SERVICE;
+  memset(&e, 0, sizeof(e));
+  e.t = w->now;
+  e.kind = ESMC_H_DEST_SEND;
+  e.mapping = inc->index;
+  e.status = st;
+  e.shard = ESMC_NO_SHARD;
+  esmc_history_add(&w->hist, &e, payload ? (const char *)payload : "", len, arn,
+                   key);
+  return st;
+}
+
+static esmc_status h_checkpoint(void *ctx, const char *shard_id, const char *seq)
+{
+  struct incarnation *inc = host_enter(ctx, "checkpoint");
+  struct esmc_world *w;
+  const struct esmc_wshard *sh;
+  int s;
+  uint32_t lo = 0, hi;
+  if(!inc)
+    return ESMC_E_STATE;
+  w = inc->w;
+  s = shard_by_id(w, shard_id);
+  if(s < 0 || !seq || !*seq || strlen(seq) >= 64) {
+    record(w, ESMC_H_CHECKPOINT, inc->index, ESMC_E_INVALID_PARAMETER,
+           s < 0 ? ESMC_NO_SHARD : (uint32_t)s, 0, -1, 0, seq ? seq : "",
+           seq ? strnlen(seq, 64) : 0);
+    return s < 0 ? ESMC_E_NOT_FOUND : ESMC_E_INVALID_PARAMETER;
+  }
+  sh = &w->shards[s];
+  hi = sh->n;
+  while(lo < hi) { /* first index with seq > the checkpoint */
+    uint32_t mid = lo + (hi - lo) / 2;
+    if(esmc_seq_cmp(w->records[sh->rids[mid]].seq, seq) <= 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  snprintf(inc->m->ckpt[s], 64, "%s", seq);
+  record(w, ESMC_H_CHECKPOINT, inc->index, 0, (uint32_t)s, 0, (int64_t)lo - 1,
+         0, seq, strlen(seq));
+  return ESMC_OK;
+}
+
+static esmc_status h_get_checkpoint(void *ctx, const char *shard_id,
+                                    const char **seq)
+{
+  struct incarnation *inc = host_enter(ctx, "get_checkpoint");
+  int s;
+  if(!inc)
+    return ESMC_E_STATE;
+  if(!seq) {
+    contract(inc, "get_checkpoint() called with a NULL out-parameter");
+    return ESMC_E_INVALID_PARAMETER;
+  }
+  s = shard_by_id(inc->w, shard_id);
+  if(s < 0) {
+    *seq = NULL;
+    return ESMC_E_NOT_FOUND;
+  }
+  *seq = inc->m->ckpt[s][0] ? inc->m->ckpt[s] : NULL;
+  return ESMC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Payload decoding and shape checks (EVT-1, EVT-KIN-1, EVT-DDB-1).          */
+
+struct jdoc {
+  const char *s;
+  jsmntok_t *t;
+  int n;
+};
+
+/* Index of the token after the value at i. */
+static int j_skip(const struct jdoc *d, int i)
+{
+  int end = d->t[i].end;
+  i++;
+  while(i < d->n && d->t[i].start < end)
+    i++;
+  return i;
+}
+
+static int j_eq(const struct jdoc *d, int i, const char *lit)
+{
+  size_t n = strlen(lit);
+  return d->t[i].type == JSMN_STRING &&
+         (size_t)(d->t[i].end - d->t[i].start) == n &&
+         memcmp(d->s + d->t[i].start, lit, n) == 0;
+}
+
+/* The value token of key in the object at i, or -1. */
+static int j_get(const struct jdoc *d, int obj, const char *key)
+{
+  int i, k;
+  if(obj < 0 || d->t[obj].type != JSMN_OBJECT)
+    return -1;
+  for(i = obj + 1, k = 0; k < d->t[obj].size; k++) {
+    if(j_eq(d, i, key))
+      return i + 1;
+    i = j_skip(d, i + 1);
+  }
+  return -1;
+}
+
+/* Unescape a JSON string token into out (a small decoder: the common escapes
+ * and \uXXXX as UTF-8). */
+static void j_str(const struct jdoc *d, int i, struct esmc_buf *out)
+{
+  const char *p = d->s + d->t[i].start, *e = d->s + d->t[i].end;
+  esmc_buf_reset(out);
+  while(p < e) {
+    if(*p != '\\') {
+      esmc_buf_putc(out, *p++);
+      continue;
+    }
+    p++;
+    if(p >= e)
+      break;
+    switch(*p) {
+    case 'n': esmc_buf_putc(out, '\n'); break;
+    case 't': esmc_buf_putc(out, '\t'); break;
+    case 'r': esmc_buf_putc(out, '\r'); break;
+    case 'b': esmc_buf_putc(out, '\b'); break;
+    case 'f': esmc_buf_putc(out, '\f'); break;
+    case 'u': {
+      unsigned v = 0;
+      int k;
+      for(k = 1; k <= 4 && p + k < e; k++) {
+        char c = p[k];
+        v = v * 16 + (unsigned)(c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0');
+      }
+      p += 4;
+      if(v < 0x80)
+        esmc_buf_putc(out, (char)v);
+      else if(v < 0x800) {
+        esmc_buf_putc(out, (char)(0xc0 | (v >> 6)));
+        esmc_buf_putc(out, (char)(0x80 | (v & 63)));
+      } else {
+        esmc_buf_putc(out, (char)(0xe0 | (v >> 12)));
+        esmc_buf_putc(out, (char)(0x80 | ((v >> 6) & 63)));
+        esmc_buf_putc(out, (char)(0x80 | (v & 63)));
+      }
+      break;
+    }
+    default: esmc_buf_putc(out, *p);
+    }
+    p++;
+  }
+  if(!out->data)
+    esmc_buf_put(out, "", 0);
+}
+
+/* Compare JSON texts ignoring whitespace outside strings. */
+static int json_text_eq(const char *a, size_t an, const char *b, size_t bn)
+{
+  size_t i = 0, j = 0;
+  int ina = 0, inb = 0;
+  for(;;) {
+    while(i < an && !ina && (a[i] == ' ' || a[i] == '\n' || a[i] == '\t' || a[i] == '\r'))
+      i++;
+    while(j < bn && !inb && (b[j] == ' ' || b[j] == '\n' || b[j] == '\t' || b[j] == '\r'))
+      j++;
+    if(i >= an || j >= bn)
+      return i >= an && j >= bn;
+    if(a[i] != b[j])
+      return 0;
+    if(a[i] == '"' && (i == 0 || a[i - 1] != '\\'))
+      ina = !ina;
+    if(b[j] == '"' && (j == 0 || b[j - 1] != '\\'))
+      inb = !inb;
+    i++;
+    j++;
+  }
+}
+
+#define PROBLEM(...)                                                           \
+  do {                                                                         \
+    if(!problem->len)                                                          \
+      esmc_buf_printf(problem, __VA_ARGS__);                                   \
+  } while(0)
+
+static void check_str(const struct jdoc *d, int obj, const char *key,
+                      const char *want, long idx, struct esmc_buf *tmp,
+                      struct esmc_buf *problem)
+{
+  int v = j_get(d, obj, key);
+  if(v < 0) {
+    PROBLEM("Records[%ld]: missing \"%s\"", idx, key);
+    return;
+  }
+  if(d->t[v].type != JSMN_STRING) {
+    PROBLEM("Records[%ld].%s: expected a string", idx, key);
+    return;
+  }
+  j_str(d, v, tmp);
+  if(want && strcmp(tmp->data, want) != 0)
+    PROBLEM("Records[%ld].%s is \"%s\"; expected \"%s\"", idx, key, tmp->data,
+            want);
+}
+
+static void check_kinesis(const struct esmc_world *w, const struct jdoc *d,
+                          int rec, long idx, const struct esmc_wrecord *r,
+                          struct esmc_buf *tmp, struct esmc_buf *problem)
+{
+  int k = j_get(d, rec, "kinesis"), v;
+  char want[128];
+  struct esmc_buf b64;
+  check_str(d, rec, "eventSource", "aws:kinesis", idx, tmp, problem);
+  check_str(d, rec, "eventVersion", "1.0", idx, tmp, problem);
+  check_str(d, rec, "eventName", "aws:kinesis:record", idx, tmp, problem);
+  snprintf(want, sizeof(want), "%s:%s", r->pub.shard_id, r->seq);
+  check_str(d, rec, "eventID", want, idx, tmp, problem);
+  check_str(d, rec, "invokeIdentityArn", w->role_arn, idx, tmp, problem);
+  check_str(d, rec, "awsRegion", w->region, idx, tmp, problem);
+  check_str(d, rec, "eventSourceARN", w->stream_arn, idx, tmp, problem);
+  if(k < 0 || d->t[k].type != JSMN_OBJECT) {
+    PROBLEM("Records[%ld]: missing the \"kinesis\" object", idx);
+    return;
+  }
+  check_str(d, k, "kinesisSchemaVersion", "1.0", idx, tmp, problem);
+  check_str(d, k, "partitionKey", r->pub.partition_key, idx, tmp, problem);
+  esmc_buf_init(&b64);
+  esmc_buf_base64(&b64, r->pub.data, r->pub.data_len);
+  check_str(d, k, "data", b64.data ? b64.data : "", idx, tmp, problem);
+  esmc_buf_free(&b64);
+  v = j_get(d, k, "approximateArrivalTimestamp");
+  if(v < 0 || d->t[v].type != JSMN_PRIMITIVE) {
+    PROBLEM("Records[%ld].kinesis.approximateArrivalTimestamp: expected a "
+            "number of epoch seconds", idx);
+  } else {
+    char num[64];
+    int len = d->t[v].end - d->t[v].start;
+    double got, exp = (double)r->pub.approximate_arrival_ms / 1000.0;
+    snprintf(num, sizeof(num), "%.*s", len < 63 ? len : 63, d->s + d->t[v].start);
+    got = strtod(num, NULL);
+    if(got - exp > 0.0005 || exp - got > 0.0005)
+      PROBLEM("Records[%ld].kinesis.approximateArrivalTimestamp is %s; expected "
+              "%.3f", idx, num, exp);
+  }
+}
+
+static void check_ddb(const struct esmc_world *w, const struct jdoc *d, int rec,
+                      long idx, const struct esmc_wrecord *r,
+                      struct esmc_buf *tmp, struct esmc_buf *problem)
+{
+  static const char *const names[] = {"?", "INSERT", "MODIFY", "REMOVE"};
+  int dd = j_get(d, rec, "dynamodb"), v;
+  const char *view = r->pub.ddb_stream_view_type;
+  int want_new = r->pub.ddb_new_image_json &&
+                 (strcmp(view, "NEW_IMAGE") == 0 || strcmp(view, "NEW_AND_OLD_IMAGES") == 0);
+  int want_old = r->pub.ddb_old_image_json &&
+                 (strcmp(view, "OLD_IMAGE") == 0 || strcmp(view, "NEW_AND_OLD_IMAGES") == 0);
+  check_str(d, rec, "eventID", r->event_id, idx, tmp, problem);
+  check_str(d, rec, "eventName", names[r->pub.ddb_event_name & 3], idx, tmp, problem);
+  check_str(d, rec, "eventSource", "aws:dynamodb", idx, tmp, problem);
+  check_str(d, rec, "awsRegion", w->region, idx, tmp, problem);
+  check_str(d, rec, "eventSourceARN", w->stream_arn, idx, tmp, problem);
+  v = j_get(d, rec, "eventVersion");
+  if(v < 0 || !(j_eq(d, v, "1.0") || j_eq(d, v, "1.1")))
+    PROBLEM("Records[%ld].eventVersion: expected \"1.1\" (or \"1.0\")", idx);
+  if(dd < 0 || d->t[dd].type != JSMN_OBJECT) {
+    PROBLEM("Records[%ld]: missing the \"dynamodb\" object", idx);
+    return;
+  }
+  check_str(d, dd, "StreamViewType", view, idx, tmp, problem);
+  v = j_get(d, dd, "ApproximateCreationDateTime");
+  if(v < 0 || d->t[v].type != JSMN_PRIMITIVE)
+    PROBLEM("Records[%ld].dynamodb.ApproximateCreationDateTime: expected a "
+            "number of epoch seconds", idx);
+  else {
+    long long got = strtoll(d->s + d->t[v].start, NULL, 10);
+    if(got != r->pub.approximate_arrival_ms / 1000)
+      PROBLEM("Records[%ld].dynamodb.ApproximateCreationDateTime is %lld; "
+              "expected %lld", idx, got,
+              (long long)(r->pub.approximate_arrival_ms / 1000));
+  }
+  v = j_get(d, dd, "SizeBytes");
+  if(v < 0 || d->t[v].type != JSMN_PRIMITIVE)
+    PROBLEM("Records[%ld].dynamodb.SizeBytes: expected a number", idx);
+  v = j_get(d, dd, "Keys");
+  if(v < 0 || d->t[v].type != JSMN_OBJECT ||
+     !json_text_eq(d->s + d->t[v].start, (size_t)(d->t[v].end - d->t[v].start),
+                   r->pub.ddb_keys_json, strlen(r->pub.ddb_keys_json)))
+    PROBLEM("Records[%ld].dynamodb.Keys: expected %s", idx, r->pub.ddb_keys_json);
+  v = j_get(d, dd, "NewImage");
+  if(want_new && (v < 0 || !json_text_eq(d->s + d->t[v].start,
+                                         (size_t)(d->t[v].end - d->t[v].start),
+                                         r->pub.ddb_new_image_json,
+                                         strlen(r->pub.ddb_new_image_json))))
+    PROBLEM("Records[%ld].dynamodb.NewImage: expected %s", idx,
+            r->pub.ddb_new_image_json);
+  if(!want_new && v >= 0)
+    PROBLEM("Records[%ld].dynamodb.NewImage: present, but the stream view type "
+            "%s and event %s carry none", idx, view, names[r->pub.ddb_event_name & 3]);
+  v = j_get(d, dd, "OldImage");
+  if(want_old && (v < 0 || !json_text_eq(d->s + d->t[v].start,
+                                         (size_t)(d->t[v].end - d->t[v].start),
+                                         r->pub.ddb_old_image_json,
+                                         strlen(r->pub.ddb_old_image_json))))
+    PROBLEM("Records[%ld].dynamodb.OldImage: expected %s", idx,
+            r->pub.ddb_old_image_json);
+  if(!want_old && v >= 0)
+    PROBLEM("Records[%ld].dynamodb.OldImage: present, but the stream view type "
+            "%s and event %s carry none", idx, view, names[r->pub.ddb_event_name & 3]);
+}
+
+long esmc_world_decode_payload(const struct esmc_world *w, const char *payload,
+                               size_t len, uint32_t **rids_out,
+                               struct esmc_buf *problem)
+{
+  jsmn_parser p;
+  struct jdoc d;
+  struct esmc_buf tmp;
+  int n, recs, i, k;
+  long count = 0;
+  uint32_t *rids;
+  int kin = w->sc->source != ESMC_SOURCE_DYNAMODB;
+
+  *rids_out = NULL;
+  jsmn_init(&p);
+  n = jsmn_parse(&p, payload ? payload : "", len, NULL, 0);
+  if(n <= 0) {
+    PROBLEM("the event payload is not valid JSON (at byte %u)", p.pos);
+    return -1;
+  }
+  d.s = payload;
+  d.n = n;
+  d.t = esmc_malloc(sizeof(jsmntok_t) * (size_t)n);
+  if(!d.t)
+    return -1;
+  jsmn_init(&p);
+  jsmn_parse(&p, payload, len, d.t, (unsigned)n);
+  if(d.t[0].type != JSMN_OBJECT || j_skip(&d, 0) != n) {
+    PROBLEM("the event payload is not a single JSON object");
+    esmc_free(d.t);
+    return -1;
+  }
+  recs = j_get(&d, 0, "Records");
+  if(recs < 0 || d.t[recs].type != JSMN_ARRAY) {
+    PROBLEM("the event has no \"Records\" array");
+    esmc_free(d.t);
+    return -1;
+  }
+  rids = esmc_malloc(sizeof(uint32_t) * (size_t)(d.t[recs].size + 1));
+  if(!rids) {
+    esmc_free(d.t);
+    return -1;
+  }
+  esmc_buf_init(&tmp);
+  for(i = recs + 1, k = 0; k < d.t[recs].size; k++, i = j_skip(&d, i)) {
+    int inner, sv;
+    const struct esmc_wrecord *r = NULL;
+    if(d.t[i].type != JSMN_OBJECT) {
+      PROBLEM("Records[%d] is not an object", k);
+      continue;
+    }
+    inner = j_get(&d, i, kin ? "kinesis" : "dynamodb");
+    sv = j_get(&d, inner, kin ? "sequenceNumber" : "SequenceNumber");
+    if(sv < 0 || d.t[sv].type != JSMN_STRING) {
+      PROBLEM("Records[%d]: no %s", k,
+              kin ? "kinesis.sequenceNumber" : "dynamodb.SequenceNumber");
+      continue;
+    }
+    j_str(&d, sv, &tmp);
+    r = esmc_world_record_by_seq(w, tmp.data);
+    if(!r) {
+      PROBLEM("Records[%d]: sequence number %s is not a record of this stream",
+              k, tmp.data);
+      continue;
+    }
+    rids[count++] = r->rid;
+    if(kin)
+      check_kinesis(w, &d, i, k, r, &tmp, problem);
+    else
+      check_ddb(w, &d, i, k, r, &tmp, problem);
+  }
+  esmc_buf_free(&tmp);
+  esmc_free(d.t);
+  *rids_out = rids;
+  return count;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running.                                                                  */
+
+static void build_config(const struct esmc_world *w,
+                         const struct esmc_config_spec *c,
+                         struct esmc_mapping_config *cfg)
+{
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->abi_version = ESMC_ABI_VERSION;
+  cfg->struct_size = sizeof(*cfg);
+  cfg->source = w->sc->source ? w->sc->source : ESMC_SOURCE_KINESIS;
+  cfg->uuid = w->mapping_uuid;
+  cfg->event_source_arn = w->stream_arn;
+  cfg->function_arn = w->function_arn;
+  cfg->role_arn = w->role_arn;
+  cfg->region = w->region;
+  cfg->enabled = c->enabled;
+  cfg->batch_size = c->batch_size;
+  cfg->maximum_batching_window_s = c->maximum_batching_window_s;
+  cfg->starting_position = c->starting_position;
+  cfg->starting_position_timestamp_ms =
+      c->starting_position_timestamp_given
+          ? w->epoch_ms + c->starting_position_timestamp_ms
+          : 0;
+  cfg->parallelization_factor = c->parallelization_factor;
+  cfg->maximum_retry_attempts = c->maximum_retry_attempts;
+  cfg->maximum_record_age_s = c->maximum_record_age_s;
+  cfg->bisect_batch_on_function_error = c->bisect_batch_on_function_error;
+  cfg->tumbling_window_s = c->tumbling_window_s;
+  cfg->function_response_types = c->function_response_types;
+  cfg->function_response_types_given = c->function_response_types_given;
+  cfg->on_failure_destination = c->on_failure_destination;
+  cfg->filter_patterns = (const char *const *)c->filter_patterns;
+  cfg->filter_count = c->filter_count;
+  cfg->filter_criteria_given = c->filter_criteria_given;
+  cfg->function_timeout_s = w->sc->function.timeout_s;
+}
+
+static void check_status(struct esmc_world *w, esmc_status st, const char *cb)
+{
+  if(st <= ESMC_E_FATAL && !w->in->stop) {
+    w->in->stop = 1;
+    w->in->out->end = ESMC_END_FATAL;
+    snprintf(w->in->out->detail, sizeof(w->in->out->detail),
+             "the adapter's %s() returned the fatal status %d", cb, (int)st);
+  }
+}
+
+static void format_error(char *dst, size_t n, const struct esmc_error *err)
+{
+  char code[ESMC_ERROR_CODE_MAX], msg[ESMC_ERROR_MESSAGE_MAX];
+  memcpy(code, err->code, sizeof(code));
+  memcpy(msg, err->message, sizeof(msg));
+  code[sizeof(code) - 1] = '\0';
+  msg[sizeof(msg) - 1] = '\0';
+  snprintf(dst, n, "%s: %s", code[0] ? code : "(no code)", msg);
+}
+
+static int do_create(struct esmc_world *w, int restart)
+{
+  struct esmc_world_internal *in = w->in;
+  struct wmapping *m = &in->mapping;
+  struct incarnation *inc, **ni;
+  struct esmc_mapping_config cfg;
+  struct esmc_error err;
+  esmc_status st;
+  char text[ESMC_ERROR_CODE_MAX + ESMC_ERROR_MESSAGE_MAX + 4];
+
+  inc = esmc_calloc(1, sizeof(*inc));
+  ni = esmc_realloc(m->inc, sizeof(*ni) * (m->ninc + 1));
+  if(!inc || !ni) {
+    esmc_free(inc);
+    if(ni)
+      m->inc = ni;
+    return -1;
+  }
+  m->inc = ni;
+  m->inc[m->ninc++] = inc;
+  inc->w = w;
+  inc->m = m;
+  inc->index = 0;
+  inc->host.abi_version = ESMC_ABI_VERSION;
+  inc->host.struct_size = sizeof(inc->host);
+  inc->host.ctx = inc;
+  inc->host.now = h_now;
+  inc->host.set_timer = h_set_timer;
+  inc->host.cancel_timer = h_cancel_timer;
+  inc->host.log = h_log;
+  inc->host.list_shards = h_list_shards;
+  inc->host.get_shard_iterator = h_get_shard_iterator;
+  inc->host.get_records = h_get_records;
+  inc->host.invoke = h_invoke;
+  inc->host.send_to_destination = h_send_to_destination;
+  inc->host.checkpoint = h_checkpoint;
+  inc->host.get_checkpoint = h_get_checkpoint;
+  build_config(w, &w->sc->config, &cfg);
+  if(m->enabled == 0)
+    cfg.enabled = 0; /* a restart keeps the current Enabled state */
+  memset(&err, 0, sizeof(err));
+  inc->live = 1; /* host calls from inside create() are allowed */
+  m->cur = inc;
+  st = in->adapter->create(&inc->host, &cfg, &inc->state, &err);
+  text[0] = '\0';
+  if(st != ESMC_OK) {
+    inc->live = 0;
+    m->cur = NULL;
+    format_error(text, sizeof(text), &err);
+    if(!restart) {
+      in->out->create_rejected = 1;
+      in->out->create_unsupported = st == ESMC_E_UNSUPPORTED;
+      snprintf(in->out->create_error, sizeof(in->out->create_error), "%s", text);
+    }
+    m->create_failed = 1;
+  }
+  record(w, ESMC_H_CREATE, 0, st, ESMC_NO_SHARD, 0, restart, 0,
+         text[0] ? text : NULL, strlen(text));
+  check_status(w, st, "create");
+  return 0;
+}
+
+static void do_destroy(struct esmc_world *w, int restart)
+{
+  struct wmapping *m = &w->in->mapping;
+  struct incarnation *inc = m->cur;
+  if(!inc)
+    return;
+  inc->live = 0; /* calls from inside destroy() are contract violations */
+  w->in->adapter->destroy(inc->state);
+  inc->state = NULL;
+  m->cur = NULL;
+  record(w, ESMC_H_DESTROY, 0, 0, ESMC_NO_SHARD, 0, restart, 0, NULL, 0);
+}
+
+static void do_update(struct esmc_world *w, size_t ev_index)
+{
+  struct wmapping *m = &w->in->mapping;
+  const struct esmc_case_event *ce = &w->sc->events[ev_index];
+  struct esmc_mapping_config cfg;
+  struct esmc_error err;
+  esmc_status st;
+  char text[ESMC_ERROR_CODE_MAX + ESMC_ERROR_MESSAGE_MAX + 4];
+  if(!m->cur)
+    return;
+  build_config(w, &ce->update, &cfg);
+  memset(&err, 0, sizeof(err));
+  text[0] = '\0';
+  if(!w->in->adapter->update)
+    st = ESMC_E_UNSUPPORTED;
+  else
+    st = w->in->adapter->update(m->cur->state, &cfg, &err);
+  if(st != ESMC_OK)
+    format_error(text, sizeof(text), &err);
+  else if(ce->update.enabled != ESMC_UNSET)
+    m->enabled = ce->update.enabled != 0;
+  record(w, ESMC_H_UPDATE, 0, st, ESMC_NO_SHARD, 0, (int64_t)ev_index, 0,
+         text[0] ? text : NULL, strlen(text));
+  check_status(w, st, "update");
+}
+
+static void do_complete(struct esmc_world *w, size_t index)
+{
+  struct invocation *iv = &w->in->invs[index];
+  struct esmc_invoke_result r;
+  struct esmc_hevent e;
+  esmc_status st;
+  iv->done = 1;
+  iv->inc->inflight--;
+  if(!iv->inc->live)
+    return; /* the mapper was destroyed; it never hears of this */
+  memset(&e, 0, sizeof(e));
+  e.t = w->now;
+  e.kind = ESMC_H_COMPLETE;
+  e.mapping = iv->mapping;
+  e.status = iv->status;
+  e.shard = iv->ev >= 0 ? w->hist.ev[iv->ev].shard : ESMC_NO_SHARD;
+  e.id = index + 1;
+  e.a = iv->outcome;
+  e.b = iv->ev;
+  esmc_history_add(&w->hist, &e, iv->response.data ? iv->response.data : "",
+                   iv->response.len, iv->function_error, NULL);
+  memset(&r, 0, sizeof(r));
+  r.struct_size = sizeof(r);
+  r.outcome = iv->outcome;
+  r.status_code = iv->status;
+  r.function_error = iv->function_error;
+  r.executed_version = "$LATEST";
+  r.request_id = iv->request_id;
+  r.payload = (const uint8_t *)(iv->response.data ? iv->response.data : "");
+  r.payload_len = iv->response.len;
+  st = w->in->adapter->on_invoke_complete(iv->inc->state, index + 1, &r);
+  check_status(w, st, "on_invoke_complete");
+  esmc_buf_free(&iv->response); /* recorded in the history already */
+}
+
+static int schedule(struct esmc_world *w, int64_t t, enum qkind kind,
+                    uint64_t a, uint64_t b)
+{
+  struct qitem it;
+  memset(&it, 0, sizeof(it));
+  it.t = t;
+  it.tie = rng_next(&w->in->rng);
+  it.kind = kind;
+  it.a = a;
+  it.b = b;
+  return q_push(&w->in->q, it);
+}
+
+/* All scripted work is done, nothing is in flight, and every appended record
+ * in scope is covered by a checkpoint (or the mapping is disabled or gone). */
+static int quiescent(const struct esmc_world *w)
+{
+  const struct esmc_world_internal *in = w->in;
+  const struct wmapping *m = &in->mapping;
+  uint32_t s;
+  if(in->pending_scripted)
+    return 0;
+  if(!m->cur)
+    return 1;
+  if(m->cur->inflight)
+    return 0;
+  if(!m->enabled)
+    return 1;
+  for(s = 0; s < w->nshards; s++) {
+    uint32_t vis = in->visible[s], covered = 0;
+    const char *ck = m->ckpt[s];
+    if(vis == 0 || (in->scope_start[s] != UINT32_MAX && in->scope_start[s] >= vis))
+      continue;
+    if(ck[0]) {
+      const struct esmc_wrecord *r = esmc_world_record_by_seq(w, ck);
+      covered = r ? r->index + 1 : 0;
+    }
+    if(covered < vis && first_untrimmed(w, s) < vis)
+      return 0;
+  }
+  return 1;
+}
+
+int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
+                   struct esmc_run_outcome *out)
+{
+  struct esmc_world_internal *in = w->in;
+  const struct esmc_scenario *sc = w->sc;
+  int64_t horizon, last_scripted = sc->create_at_ms;
+  int64_t stall_t = -1;
+  uint64_t stall_n = 0, step_limit;
+  size_t i;
+  uint32_t s;
+
+  memset(out, 0, sizeof(*out));
+  in->out = out;
+  in->adapter = a;
+  {
+    struct esmc_effective_config ec;
+    esmc_effective_config_init(&ec, &sc->config);
+    in->mapping.enabled = ec.enabled != 0;
+  }
+
+  /* Appends: one event per shard and instant, in sequence order. */
+  for(s = 0; s < w->nshards; s++) {
+    const struct esmc_wshard *sh = &w->shards[s];
+    uint32_t k = 0;
+    while(k < sh->n) {
+      uint32_t j = k;
+      int64_t t = w->records[sh->rids[k]].at_ms;
+      while(j < sh->n && w->records[sh->rids[j]].at_ms == t)
+        j++;
+      if(schedule(w, t, Q_APPEND, s, ((uint64_t)k << 32) | (j - k)))
+        goto oom;
+      in->pending_scripted++;
+      if(t > last_scripted)
+        last_scripted = t;
+      k = j;
+    }
+  }
+  if(schedule(w, sc->create_at_ms, Q_CREATE, 0, 0))
+    goto oom;
+  in->pending_scripted++;
+  for(i = 0; i < sc->event_count; i++) {
+    if(schedule(w, sc->events[i].at_ms, Q_CASE_EVENT, i, 0))
+      goto oom;
+    in->pending_scripted++;
+    if(sc->events[i].at_ms > last_scripted)
+      last_scripted = sc->events[i].at_ms;
+  }
+  horizon = sc->run_until_ms > 0 ? sc->run_until_ms
+                                 : last_scripted + sc->retention_ms + 60000;
+  if(schedule(w, horizon, Q_END, 1, 0))
+    goto oom;
+  step_limit = 20000000 + (uint64_t)w->nrecords * 50;
+
+  while(in->q.n && !in->stop) {
+    struct qitem it = q_pop(&in->q);
+    if(it.t > w->now) {
+      w->now = it.t;
+      stall_t = it.t;
+      stall_n = 0;
+    } else if(++stall_n > STALL_LIMIT && it.t == stall_t) {
+      out->end = ESMC_END_STEP_LIMIT;
+      snprintf(out->detail, sizeof(out->detail),
+               "simulated time stalled at t=%" PRId64 " ms: more than %d "
+               "events at one instant (a timer or poll loop that never waits)",
+               w->now, STALL_LIMIT);
+      break;
+    }
+    if(++out->steps > step_limit) {
+      out->end = ESMC_END_STEP_LIMIT;
+      snprintf(out->detail, sizeof(out->detail),
+               "more than %" PRIu64 " events by t=%" PRId64 " ms", step_limit,
+               w->now);
+      break;
+    }
+    switch(it.kind) {
+    case Q_APPEND: {
+      uint32_t first = (uint32_t)(it.b >> 32), count = (uint32_t)it.b;
+      in->visible[it.a] = first + count;
+      in->pending_scripted--;
+      record(w, ESMC_H_APPEND, 0, 0, (uint32_t)it.a, 0, first, count, NULL, 0);
+      break;
+    }
+    case Q_CREATE:
+      in->pending_scripted--;
+      if(do_create(w, 0))
+        goto oom;
+      break;
+    case Q_CASE_EVENT: {
+      const struct esmc_case_event *ce = &sc->events[it.a];
+      in->pending_scripted--;
+      switch(ce->kind) {
+      case ESMC_CASE_UPDATE:
+        do_update(w, (size_t)it.a);
+        break;
+      case ESMC_CASE_RESTART:
+        record(w, ESMC_H_FAULT, 0, 0, ESMC_NO_SHARD, 0, ce->kind, 0, NULL, 0);
+        if(in->mapping.cur) {
+          do_destroy(w, 1);
+          if(do_create(w, 1))
+            goto oom;
+        }
+        break;
+      case ESMC_CASE_DESTINATION_DOWN:
+      case ESMC_CASE_DESTINATION_UP:
+        in->destination_down = ce->kind == ESMC_CASE_DESTINATION_DOWN;
+        record(w, ESMC_H_FAULT, 0, 0, ESMC_NO_SHARD, 0, ce->kind, 0, NULL, 0);
+        break;
+      }
+      break;
+    }
+    case Q_TIMER: {
+      struct incarnation *inc = (struct incarnation *)(uintptr_t)it.c;
+      struct timer_slot *ts;
+      esmc_status st;
+      if(!inc->live)
+        break;
+      ts = timer_find(&inc->timers, it.a, 0);
+      if(!ts || !ts->armed || ts->gen != it.b)
+        break; /* moved or cancelled */
+      ts->armed = 0;
+      record(w, ESMC_H_TIMER_FIRE, inc->index, 0, ESMC_NO_SHARD, it.a, 0, 0,
+             NULL, 0);
+      st = in->adapter->on_timer(inc->state, it.a);
+      check_status(w, st, "on_timer");
+      break;
+    }
+    case Q_COMPLETE:
+      do_complete(w, (size_t)it.a);
+      break;
+    case Q_END:
+      record(w, ESMC_H_END, 0, 0, ESMC_NO_SHARD, 0, (int64_t)it.a, 0, NULL, 0);
+      out->end = it.a ? ESMC_END_HORIZON : ESMC_END_QUIESCENT;
+      in->stop = 1;
+      break;
+    }
+    if(!in->stop && !in->end_scheduled && quiescent(w)) {
+      in->end_scheduled = 1;
+      if(schedule(w, w->now + GRACE_MS, Q_END, 0, 0))
+        goto oom;
+    }
+    if(w->hist.oom)
+      goto oom;
+  }
+  do_destroy(w, 0);
+  return 0;
+oom:
+  out->end = ESMC_END_OOM;
+  snprintf(out->detail, sizeof(out->detail), "out of memory");
+  do_destroy(w, 0);
+  return -1;
+}

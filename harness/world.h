@@ -1,0 +1,129 @@
+/*
+ * world.h: the deterministic simulated world, host of the mapper under test.
+ *
+ * The world owns the virtual clock, a seeded scheduler (events at the same
+ * instant run in an order drawn from the seed), the stream (shards, records,
+ * sequence numbers, retention), the scripted function, the failure
+ * destinations and the checkpoint store. It implements every struct
+ * esmc_host call, records each in the history, and runs a scenario against an
+ * adapter to the end: quiescence, the horizon, or a limit.
+ */
+#ifndef ESMC_WORLD_H
+#define ESMC_WORLD_H
+
+#include <stdint.h>
+
+#include "esmcheck_adapter.h"
+#include "history.h"
+#include "scenario.h"
+
+#define ESMC_MAX_PAYLOAD 6291456 /* the 6 MB synchronous invoke limit */
+
+/* A record of the world. pub is what the mapper sees; its pointers point into
+ * this struct or into the scenario, and stay valid for the world's life. */
+struct esmc_wrecord {
+  struct esmc_record pub;
+  uint32_t rid;        /* index in world->records */
+  uint32_t shard;      /* shard index */
+  uint32_t index;      /* position in its shard, 0-based */
+  uint32_t case_index; /* index in scenario->records */
+  int64_t at_ms;       /* append time, relative to the world start */
+  char seq[64];
+  char event_id[40];
+};
+
+struct esmc_wshard {
+  char id[32];          /* shardId-000000000000 */
+  uint32_t *rids;       /* records in sequence order */
+  uint32_t n;
+};
+
+/* The effective configuration of a mapping per the spec's defaults, used by
+ * checkers to know what was asked of the mapper. */
+struct esmc_effective_config {
+  int32_t enabled;
+  int32_t batch_size;
+  int32_t window_s;
+  enum esmc_starting_position starting_position;
+  int64_t starting_position_timestamp_ms; /* relative */
+  int32_t parallelization_factor;
+  int32_t maximum_retry_attempts;
+  int32_t maximum_record_age_s;
+  int32_t bisect;
+  int32_t report_batch_item_failures;
+  const char *on_failure_destination; /* NULL or "" = none; borrowed */
+};
+
+/* Resolve the spec's defaults (CFG-1..CFG-7) for the configuration c. */
+void esmc_effective_config_init(struct esmc_effective_config *out,
+                                const struct esmc_config_spec *c);
+/* Apply the members an accepted update gives. */
+void esmc_effective_config_update(struct esmc_effective_config *cfg,
+                                  const struct esmc_config_spec *u);
+
+struct esmc_world_internal; /* world.c */
+
+struct esmc_world {
+  const struct esmc_scenario *sc; /* borrowed; outlives the world */
+  uint64_t seed;
+  int64_t epoch_ms;               /* absolute time of t = 0 */
+  char stream_arn[256];
+  char function_arn[256];
+  char role_arn[256];
+  char region[32];
+  char mapping_uuid[40];
+  struct esmc_wrecord *records;   /* all records, by rid */
+  uint32_t nrecords;
+  struct esmc_wshard *shards;
+  uint32_t nshards;
+  struct esmc_history hist;
+  int64_t now;                    /* relative virtual time */
+  struct esmc_world_internal *in; /* scheduler, mappings, function state */
+};
+
+/* Build the world of a scenario: shards, records with sequence numbers, the
+ * seeded scheduler. Nothing runs yet. Returns 0 or -1 (out of memory). */
+int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
+                   struct esmc_world **out);
+void esmc_world_free(struct esmc_world *w); /* NULL is a no-op */
+
+/* Find a record by its sequence number or by its case id; NULL if none. */
+const struct esmc_wrecord *esmc_world_record_by_seq(const struct esmc_world *w,
+                                                    const char *seq);
+const struct esmc_wrecord *esmc_world_record_by_id(const struct esmc_world *w,
+                                                   const char *id);
+/* The case id of a record ("r1"), for messages. */
+const char *esmc_world_record_name(const struct esmc_world *w, uint32_t rid);
+
+/* Decode an event payload: the records it carries, in order, into rids
+ * (esmc_malloc'ed, caller frees) and the first shape problem into problem
+ * (empty when none). Returns the number of records or -1 when the payload is
+ * not a JSON object with a Records array. */
+long esmc_world_decode_payload(const struct esmc_world *w, const char *payload,
+                               size_t len, uint32_t **rids,
+                               struct esmc_buf *problem);
+
+/* How a run ended. */
+enum esmc_run_end {
+  ESMC_END_QUIESCENT = 0, /* all work done, plus the grace period */
+  ESMC_END_HORIZON = 1,   /* run.until_ms or the default horizon */
+  ESMC_END_STEP_LIMIT = 2,/* too many events: the mapper livelocked */
+  ESMC_END_FATAL = 3,     /* the adapter returned a fatal status */
+  ESMC_END_CONTRACT = 4,  /* the adapter broke the ABI contract */
+  ESMC_END_OOM = 5
+};
+
+struct esmc_run_outcome {
+  enum esmc_run_end end;
+  int create_rejected;      /* create() returned an error */
+  int create_unsupported;   /* ... ESMC_E_UNSUPPORTED */
+  char create_error[ESMC_ERROR_CODE_MAX + ESMC_ERROR_MESSAGE_MAX + 4];
+  char detail[512];         /* for FATAL, CONTRACT, STEP_LIMIT */
+  uint64_t steps;
+};
+
+/* Run the scenario to its end against adapter a. */
+int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
+                   struct esmc_run_outcome *out);
+
+#endif /* ESMC_WORLD_H */

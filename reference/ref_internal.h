@@ -1,0 +1,170 @@
+/*
+ * ref_internal.h: the reference mapper's internal pieces, exposed so unit
+ * tests and fuzz targets can call them directly. Nothing here is part of the
+ * adapter ABI; only spec/esmcheck_adapter.h is.
+ */
+#ifndef REF_INTERNAL_H
+#define REF_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esmcheck_adapter.h"
+
+/* The synchronous invoke payload limit (6 MB). */
+#define REF_PAYLOAD_MAX ((size_t)6291456)
+
+/* ------------------------------------------------------------------------ */
+/* Growable byte buffer. A failed allocation sets oom and makes later appends
+ * no-ops. With measure set nothing is stored: only len grows, which is how
+ * the payload builder sizes records without writing them. */
+
+struct ref_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+  int oom;
+  int measure;
+};
+
+void ref_buf_free(struct ref_buf *b);
+void ref_buf_append(struct ref_buf *b, const char *s, size_t n);
+void ref_buf_puts(struct ref_buf *b, const char *s);
+/* Appends s as a JSON string literal, quotes included; NULL gives "". */
+void ref_buf_json_str(struct ref_buf *b, const char *s);
+void ref_buf_json_strn(struct ref_buf *b, const char *s, size_t n);
+void ref_buf_base64(struct ref_buf *b, const uint8_t *p, size_t n);
+void ref_buf_int(struct ref_buf *b, int64_t v);
+
+/* ------------------------------------------------------------------------ */
+/* Sequence numbers and function responses (ref_json.c). */
+
+/* Compares two decimal sequence numbers as unbounded integers: negative,
+ * zero or positive like strcmp. Leading zeros are ignored; NULL sorts first. */
+int ref_seq_compare(const char *a, const char *b);
+
+/* 1 when text[0..len) is exactly one well-formed JSON value (RFC 8259),
+ * optionally surrounded by whitespace; 0 otherwise. Nesting is limited to
+ * 512 levels. */
+int ref_json_valid(const char *text, size_t len);
+
+enum ref_response {
+  REF_RESPONSE_SUCCESS = 0, /* the whole batch succeeded */
+  REF_RESPONSE_PARTIAL = 1, /* *lowest_failed_index is the first to retry */
+  REF_RESPONSE_INVALID = 2  /* a whole-batch failure */
+};
+
+/*
+ * Interprets a function's raw response under ReportBatchItemFailures.
+ * batch_seqs[0..n) are the batch's sequence numbers in batch order. Returns
+ * an enum ref_response; on REF_RESPONSE_PARTIAL *lowest_failed_index is the
+ * index in batch_seqs of the lowest failed sequence number. Allocation
+ * failure is reported as REF_RESPONSE_INVALID (the batch is retried).
+ */
+int ref_parse_batch_response(const uint8_t *body, size_t len,
+                             const char *const *batch_seqs, size_t n,
+                             size_t *lowest_failed_index);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration (ref_config.c). */
+
+struct ref_config {
+  enum esmc_source source;
+  char *uuid;
+  char *event_source_arn;
+  char *function_arn;
+  char *role_arn;
+  char *region;
+  int enabled;
+  int32_t batch_size;
+  int32_t window_s;
+  enum esmc_starting_position starting_position;
+  esmc_time_ms starting_position_timestamp_ms;
+  int32_t parallelization_factor;
+  int32_t maximum_retry_attempts;
+  int32_t maximum_record_age_s;
+  int bisect;
+  int32_t tumbling_window_s;
+  uint32_t function_response_types;
+  char *destination; /* NULL when none */
+};
+
+/*
+ * Validates cfg like CreateEventSourceMapping (is_update 0) or
+ * UpdateEventSourceMapping (is_update 1: only the members given). For an
+ * update, cur is the mapping's current configuration (source and ARN come
+ * from it); for a create it is NULL. now is the virtual time (AT_TIMESTAMP
+ * check). Returns ESMC_OK, or ESMC_E_INVALID_PARAMETER / ESMC_E_UNSUPPORTED
+ * with err filled in (err may be NULL).
+ */
+esmc_status ref_config_validate(const struct esmc_mapping_config *cfg,
+                                const struct ref_config *cur, int is_update,
+                                esmc_time_ms now, struct esmc_error *err);
+
+/* Fills out from a validated create configuration, applying AWS defaults.
+ * Returns ESMC_OK or ESMC_E_NOMEM (out is then freed). */
+esmc_status ref_config_from_create(struct ref_config *out,
+                                   const struct esmc_mapping_config *cfg);
+
+/* Makes out a copy of cur with the given members of a validated update
+ * applied. Returns ESMC_OK or ESMC_E_NOMEM (out is then freed). */
+esmc_status ref_config_from_update(struct ref_config *out,
+                                   const struct ref_config *cur,
+                                   const struct esmc_mapping_config *cfg);
+
+void ref_config_free(struct ref_config *c);
+
+/* ------------------------------------------------------------------------ */
+/* Payloads and failure records (ref_payload.c). */
+
+/* Appends one event record object (EVT-KIN-1 / EVT-DDB-1). */
+void ref_append_record_json(struct ref_buf *b, const struct ref_config *c,
+                            const struct esmc_record *r);
+/* The byte length ref_append_record_json() would append. */
+size_t ref_record_json_len(const struct ref_config *c,
+                           const struct esmc_record *r);
+/* Bytes of the event wrapper {"Records":[ and ]} around the records. */
+#define REF_EVENT_OVERHEAD ((size_t)14)
+/* Appends the whole event {"Records":[...]}. */
+void ref_build_event(struct ref_buf *b, const struct ref_config *c,
+                     const struct esmc_record *const *recs, size_t n);
+
+/* Writes a UTC time as YYYY-MM-DDTHH:MM:SS.mmmZ (with_ms) or
+ * YYYY-MM-DDTHH:MM:SSZ. out must hold 32 bytes. */
+void ref_format_iso(char *out, size_t size, esmc_time_ms t, int with_ms);
+/* Splits a time into civil UTC fields. */
+void ref_civil_time(esmc_time_ms t, int *year, int *month, int *day, int *hour,
+                    int *minute, int *second, int *millis);
+/* Writes a deterministic UUID-looking id (36 chars + NUL) derived from seed
+ * and counter. out must hold 37 bytes. */
+void ref_make_uuid(char *out, size_t size, const char *seed, uint64_t counter);
+
+struct ref_failure {
+  const char *condition;  /* "RetryAttemptsExhausted" or "RecordAgeExceeded" */
+  const char *request_id;
+  int64_t invoke_count;
+  int has_response;       /* 0: no responseContext key (RecordAgeExceeded) */
+  int32_t status_code;
+  const char *executed_version;
+  const char *function_error; /* NULL: JSON null */
+  esmc_time_ms now;
+  const char *shard_id;
+  const struct esmc_record *const *records;
+  size_t n;               /* at least 1 */
+  int include_payload;    /* S3 destinations: payload.Records */
+};
+
+/* Appends one on-failure record (DEST-2..6). */
+void ref_build_failure_record(struct ref_buf *b, const struct ref_config *c,
+                              const struct ref_failure *f);
+
+/* Writes the S3 object key aws/lambda/<uuid>/<shard>/YYYY/MM/DD/
+ * YYYY-MM-DDTHH.MM.SS-<object_uuid>. Returns 0, or -1 if it did not fit. */
+int ref_s3_object_key(char *out, size_t size, const char *mapping_uuid,
+                      const char *shard_id, esmc_time_ms now,
+                      const char *object_uuid);
+
+/* 1 when arn names an SQS queue, SNS topic or S3 bucket; 2 for S3 only. */
+int ref_destination_kind(const char *arn);
+
+#endif /* REF_INTERNAL_H */
