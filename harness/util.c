@@ -112,6 +112,7 @@ static int buf_reserve(struct esmc_buf *b, size_t extra)
   }
   b->data = nd;
   b->cap = ncap;
+  b->data[b->len] = '\0';
   return 0;
 }
 

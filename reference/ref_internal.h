@@ -130,7 +130,7 @@ void ref_build_event(struct ref_buf *b, const struct ref_config *c,
                      const struct esmc_record *const *recs, size_t n);
 
 /* Writes a UTC time as YYYY-MM-DDTHH:MM:SS.mmmZ (with_ms) or
- * YYYY-MM-DDTHH:MM:SSZ. out must hold 32 bytes. */
+ * YYYY-MM-DDTHH:MM:SSZ, truncated to size. */
 void ref_format_iso(char *out, size_t size, esmc_time_ms t, int with_ms);
 /* Splits a time into civil UTC fields. */
 void ref_civil_time(esmc_time_ms t, int *year, int *month, int *day, int *hour,
@@ -164,7 +164,8 @@ int ref_s3_object_key(char *out, size_t size, const char *mapping_uuid,
                       const char *shard_id, esmc_time_ms now,
                       const char *object_uuid);
 
-/* 1 when arn names an SQS queue, SNS topic or S3 bucket; 2 for S3 only. */
+/* What an OnFailure ARN names: 1 an SQS queue or SNS topic, 2 an S3 bucket,
+ * 0 anything else (invalid). */
 int ref_destination_kind(const char *arn);
 
 #endif /* REF_INTERNAL_H */

@@ -646,6 +646,10 @@ static esmc_status ref_pump(struct ref_shard *s)
     /* A discard already decided is finished even while disabled, so the
      * checkpoint of a handled invocation is not held back. */
     if(s->pending.active) {
+      if(now < s->wake_at) {
+        ref_arm(s, s->wake_at);
+        return rc;
+      }
       if(!ref_deliver(s))
         return rc;
       continue;

@@ -133,7 +133,8 @@ const char *fx_seq(const struct esmc_world *w, const char *id);
 const struct esmc_violation *fx_check(struct fx *f, const char *property);
 /* Assert that property fires and that its message contains each of the
  * NULL-terminated substrings; prints the message when it does not. */
-void fx_assert_fires(struct fx *f, const char *property, ...);
+void fx_assert_fires(struct fx *f, const char *property, ...)
+    __attribute__((sentinel));
 /* Assert that property stays quiet; prints the message when it does not. */
 void fx_assert_quiet(struct fx *f, const char *property);
 

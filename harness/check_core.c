@@ -1,0 +1,1167 @@
+/*
+ * check_core.c: the core property checkers: configuration validation, event
+ * shape, no loss, at least once, starting position, per-shard order and
+ * concurrency, checkpoints and the Enabled flag. Each reads the analysis
+ * (check.h) and the history, in time order, and reports its first violation
+ * in plain words.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+/* ------------------------------------------------------------------------ */
+/* Shared helpers.                                                           */
+
+/* 1 when the current property already has its message, so later
+ * violations need no costly explanation. */
+static int reported(const struct esmc_check_ctx *c)
+{
+  const struct esmc_violations *o = c->out;
+  return o->n > 0 && o->v[o->n - 1].property == c->current;
+}
+
+static const struct esmc_hevent *ev_at(const struct esmc_check_ctx *c,
+                                       size_t i)
+{
+  return &c->w->hist.ev[i];
+}
+
+static const char *shard_name(const struct esmc_world *w, uint32_t s)
+{
+  return s < w->nshards ? w->shards[s].id : "an unknown shard";
+}
+
+/* A record description in a small ring of buffers, so one message can name
+ * several records. Call free_descs() before returning. */
+struct descs {
+  struct esmc_buf b[4];
+  int next;
+};
+
+static void descs_init(struct descs *d)
+{
+  int i;
+  for(i = 0; i < 4; i++)
+    esmc_buf_init(&d->b[i]);
+  d->next = 0;
+}
+
+static void descs_free(struct descs *d)
+{
+  int i;
+  for(i = 0; i < 4; i++)
+    esmc_buf_free(&d->b[i]);
+}
+
+static const char *desc(struct descs *d, const struct esmc_world *w,
+                        uint32_t rid)
+{
+  struct esmc_buf *b = &d->b[d->next];
+  d->next = (d->next + 1) % 4;
+  esmc_buf_reset(b);
+  esmc_describe_record(w, rid, b);
+  return b->oom || !b->data ? "a record" : b->data;
+}
+
+/* The effective configuration over time: snapshot k is in force for events
+ * after ev[k] (snapshot 0, the initial configuration, from the start). */
+struct cfgline {
+  size_t *ev;
+  struct esmc_effective_config *cfg;
+  size_t n;
+};
+
+static int cfgline_build(const struct esmc_world *w, struct cfgline *l)
+{
+  const struct esmc_scenario *sc = w->sc;
+  size_t i, n = 1;
+  memset(l, 0, sizeof(*l));
+  for(i = 0; i < w->hist.n; i++)
+    if(w->hist.ev[i].kind == ESMC_H_UPDATE)
+      n++;
+  l->ev = esmc_calloc(n, sizeof(*l->ev));
+  l->cfg = esmc_calloc(n, sizeof(*l->cfg));
+  if(!l->ev || !l->cfg) {
+    esmc_free(l->ev);
+    esmc_free(l->cfg);
+    memset(l, 0, sizeof(*l));
+    return -1;
+  }
+  esmc_effective_config_init(&l->cfg[0], &sc->config);
+  l->ev[0] = 0;
+  l->n = 1;
+  for(i = 0; i < w->hist.n; i++) {
+    const struct esmc_hevent *e = &w->hist.ev[i];
+    if(e->kind != ESMC_H_UPDATE || e->status != 0 || e->a < 0 ||
+       (size_t)e->a >= sc->event_count ||
+       sc->events[e->a].kind != ESMC_CASE_UPDATE)
+      continue;
+    l->cfg[l->n] = l->cfg[l->n - 1];
+    esmc_effective_config_update(&l->cfg[l->n], &sc->events[e->a].update);
+    l->ev[l->n] = i;
+    l->n++;
+  }
+  return 0;
+}
+
+static void cfgline_free(struct cfgline *l)
+{
+  esmc_free(l->ev);
+  esmc_free(l->cfg);
+  memset(l, 0, sizeof(*l));
+}
+
+/* The configuration in force at event ev (updates at ev not included). */
+static const struct esmc_effective_config *cfg_at(const struct cfgline *l,
+                                                  size_t ev)
+{
+  size_t lo = 1, hi = l->n;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if(l->ev[mid] < ev)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return &l->cfg[lo - 1];
+}
+
+static int has_destination(const struct esmc_effective_config *cfg)
+{
+  return cfg->on_failure_destination && cfg->on_failure_destination[0];
+}
+
+/* 1 when the case configures an event filter at any time: records may then
+ * legally never reach the function, which these checkers cannot tell. */
+static int filters_configured(const struct esmc_scenario *sc)
+{
+  size_t i;
+  if(sc->config.filter_count > 0)
+    return 1;
+  for(i = 0; i < sc->event_count; i++)
+    if(sc->events[i].kind == ESMC_CASE_UPDATE &&
+       sc->events[i].update.filter_count > 0)
+      return 1;
+  return 0;
+}
+
+/* The invocation whose ESMC_H_INVOKE is event ev, or ESMC_NONE. */
+static size_t inv_by_ev(const struct esmc_analysis *an, size_t ev)
+{
+  size_t lo = 0, hi = an->ninv;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if(an->inv[mid].ev < ev)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < an->ninv && an->inv[lo].ev == ev ? lo : ESMC_NONE;
+}
+
+static int inv_carries(const struct esmc_ainv *iv, uint32_t rid, uint32_t *pos)
+{
+  uint32_t j;
+  for(j = 0; j < iv->n; j++)
+    if(iv->rids[j] == rid) {
+      if(pos)
+        *pos = j;
+      return 1;
+    }
+  return 0;
+}
+
+/* The last invocation that started before event ev and carried rid. */
+static size_t last_inv_before(const struct esmc_analysis *an, uint32_t rid,
+                              size_t ev, uint32_t *pos)
+{
+  size_t k = an->ninv;
+  while(k > 0) {
+    k--;
+    if(an->inv[k].ev < ev && inv_carries(&an->inv[k], rid, pos))
+      return k;
+  }
+  return ESMC_NONE;
+}
+
+/* What had become of rid just before event ev, as a clause:
+ * "it was still in flight in invocation #3". */
+static void explain_state(const struct esmc_check_ctx *c, uint32_t rid,
+                          size_t ev, struct esmc_buf *out)
+{
+  const struct esmc_analysis *an = c->an;
+  uint32_t pos = 0;
+  size_t k = last_inv_before(an, rid, ev, &pos);
+  const struct esmc_ainv *iv;
+
+  if(k == ESMC_NONE) {
+    esmc_buf_puts(out, "it had not been delivered");
+    return;
+  }
+  iv = &an->inv[k];
+  if(iv->done_ev == ESMC_NONE || iv->done_ev > ev) {
+    esmc_buf_printf(out, "it was still in flight in invocation #%zu, "
+                    "started at t=%" PRId64 " ms", k + 1, iv->t_start);
+    return;
+  }
+  switch(iv->result) {
+  case ESMC_R_FAILURE:
+    esmc_buf_printf(out, "it had failed in invocation #%zu at t=%" PRId64
+                    " ms%s%s%s and was not retried successfully", k + 1,
+                    iv->t_end, iv->why[0] ? " (" : "", iv->why,
+                    iv->why[0] ? ")" : "");
+    return;
+  case ESMC_R_PARTIAL:
+    if(pos >= iv->failed_from) {
+      esmc_buf_printf(out, "the function reported it failed in invocation "
+                      "#%zu at t=%" PRId64 " ms and it was not retried "
+                      "successfully", k + 1, iv->t_end);
+      return;
+    }
+    break;
+  case ESMC_R_NOT_RUN:
+    esmc_buf_printf(out, "invocation #%zu carrying it was throttled or "
+                    "refused at t=%" PRId64 " ms and not retried", k + 1,
+                    iv->t_end);
+    return;
+  default:
+    break;
+  }
+  esmc_buf_printf(out, "it was last delivered in invocation #%zu", k + 1);
+}
+
+enum discard {
+  D_NONE = 0,
+  D_RETRIES, /* failed 1 + MaximumRetryAttempts times, no destination */
+  D_AGE,     /* older than MaximumRecordAgeInSeconds, no destination */
+  D_TRIMMED, /* older than the stream's retention */
+  D_FILTERED /* never delivered while a filter is configured */
+};
+
+/* Whether skipping rid at event ev (a checkpoint past it) was a legal
+ * discard. With a destination configured only trimming and filtering
+ * justify it: everything else must be reported first. */
+static enum discard discard_reason(const struct esmc_check_ctx *c,
+                                   const struct cfgline *line, int filtered,
+                                   uint32_t rid, size_t ev)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_arec *r = &c->an->rec[rid];
+  const struct esmc_effective_config *cfg = cfg_at(line, ev);
+  int64_t age = ev_at(c, ev)->t - w->records[rid].at_ms;
+
+  if(age > w->sc->retention_ms)
+    return D_TRIMMED;
+  if(filtered && r->deliveries == 0)
+    return D_FILTERED;
+  if(has_destination(cfg))
+    return D_NONE;
+  if(r->last_delivery_inv != ESMC_NONE) {
+    int32_t mra = c->an->inv[r->last_delivery_inv].cfg.maximum_retry_attempts;
+    if(mra >= 0 && (int64_t)r->failed_deliveries >= 1 + (int64_t)mra)
+      return D_RETRIES;
+  }
+  if(cfg->maximum_record_age_s >= 0 &&
+     age > (int64_t)cfg->maximum_record_age_s * 1000)
+    return D_AGE;
+  return D_NONE;
+}
+
+/* The last ESMC_H_CHECKPOINT of shard s, or ESMC_NONE. */
+static size_t last_checkpoint(const struct esmc_check_ctx *c, uint32_t s)
+{
+  size_t i = c->w->hist.n;
+  while(i > 0) {
+    i--;
+    if(ev_at(c, i)->kind == ESMC_H_CHECKPOINT && ev_at(c, i)->shard == s)
+      return i;
+  }
+  return ESMC_NONE;
+}
+
+static const char *ev_text(const struct esmc_hevent *e)
+{
+  return e->text ? e->text : "";
+}
+
+/* The run ended before the mapper could finish: the horizon or a limit. */
+static int run_cut_short(const struct esmc_check_ctx *c)
+{
+  size_t i = c->w->hist.n;
+  if(c->outcome && c->outcome->end != ESMC_END_QUIESCENT)
+    return 1;
+  while(i > 0) {
+    i--;
+    if(ev_at(c, i)->kind == ESMC_H_END)
+      return ev_at(c, i)->a != 0;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* config_validation (CFG-10).                                               */
+
+static int starts_with_code(const char *text, const char *code)
+{
+  size_t n = strlen(code);
+  return text && strncmp(text, code, n) == 0 &&
+         (text[n] == '\0' || text[n] == ':' || text[n] == ' ');
+}
+
+void esmc_check_config_validation(struct esmc_check_ctx *c)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_scenario *sc = w->sc;
+  const char *code = sc->expect.config_error_code;
+  const char *msg = sc->expect.config_error_message;
+  size_t i;
+  int seen_create = 0;
+
+  for(i = 0; i < w->hist.n; i++) {
+    const struct esmc_hevent *e = ev_at(c, i);
+    if(e->kind == ESMC_H_CREATE && !seen_create) {
+      seen_create = 1;
+      if(e->status == ESMC_E_UNSUPPORTED)
+        continue;
+      if(code && e->status == 0) {
+        esmc_report(c, e->t, "the mapping was created, but AWS rejects this "
+                    "configuration with %s%s%s", code, msg ? ": " : "",
+                    msg ? msg : "");
+      } else if(code && !starts_with_code(e->text, code)) {
+        esmc_report(c, e->t, "the mapper rejected the configuration with "
+                    "\"%s\", but AWS rejects it with %s", ev_text(e), code);
+      } else if(code && msg && !strstr(ev_text(e), msg)) {
+        esmc_report(c, e->t, "the mapper rejected the configuration with "
+                    "\"%s\", but the AWS message says \"%s\"", ev_text(e),
+                    msg);
+      } else if(!code && e->status != 0) {
+        esmc_report(c, e->t, "the mapper rejected a valid configuration: %s",
+                    e->text && e->text[0] ? e->text : "(no message)");
+      }
+    } else if(e->kind == ESMC_H_UPDATE && e->a >= 0 &&
+              (size_t)e->a < sc->event_count) {
+      const char *want = sc->events[e->a].expect_error_code;
+      if(e->status == ESMC_E_UNSUPPORTED)
+        continue;
+      if(want && e->status == 0)
+        esmc_report(c, e->t, "the update at t=%" PRId64 " ms (case event #%"
+                    PRId64 ") was accepted, but AWS rejects it with %s", e->t,
+                    e->a + 1, want);
+      else if(want && !starts_with_code(e->text, want))
+        esmc_report(c, e->t, "the update at t=%" PRId64 " ms (case event #%"
+                    PRId64 ") was rejected with \"%s\", but AWS rejects it "
+                    "with %s", e->t, e->a + 1, ev_text(e), want);
+      else if(!want && e->status != 0)
+        esmc_report(c, e->t, "the mapper rejected a valid update at t=%"
+                    PRId64 " ms (case event #%" PRId64 "): %s", e->t,
+                    e->a + 1, e->text && e->text[0] ? e->text : "(no message)");
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* event_shape (GEN-1, EVT-*).                                               */
+
+void esmc_check_event_shape(struct esmc_check_ctx *c)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_analysis *an = c->an;
+  size_t k;
+  for(k = 0; k < an->ninv; k++) {
+    const struct esmc_ainv *iv = &an->inv[k];
+    const struct esmc_hevent *e = ev_at(c, iv->ev);
+    if(e->text) {
+      esmc_report(c, iv->t_start, "invocation #%zu at t=%" PRId64 " ms: %s",
+                  k + 1, iv->t_start, e->text);
+    } else if(iv->n == 0) {
+      esmc_report(c, iv->t_start, "invocation #%zu at t=%" PRId64 " ms was "
+                  "invoked with an empty batch", k + 1, iv->t_start);
+    } else if(iv->shard == ESMC_NO_SHARD) {
+      uint32_t j, s0 = UINT32_MAX, s1 = UINT32_MAX;
+      for(j = 0; j < iv->n && s1 == UINT32_MAX; j++) {
+        uint32_t s = iv->rids[j] < w->nrecords ? w->records[iv->rids[j]].shard
+                                               : UINT32_MAX;
+        if(s0 == UINT32_MAX)
+          s0 = s;
+        else if(s != s0)
+          s1 = s;
+      }
+      esmc_report(c, iv->t_start, "invocation #%zu at t=%" PRId64 " ms: the "
+                  "batch mixes records of shards %s and %s", k + 1,
+                  iv->t_start, shard_name(w, s0), shard_name(w, s1));
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* no_loss (GEN-2, ERR-4, CKPT-3).                                           */
+
+/* At the horizon a shard whose lowest pending record is still being worked
+ * on (in flight, retrying within its budget, or too recent) is not lost. */
+static int shard_in_progress(const struct esmc_check_ctx *c, uint32_t head)
+{
+  const struct esmc_analysis *an = c->an;
+  const struct esmc_arec *r = &an->rec[head];
+  const struct esmc_wrecord *wr = &c->w->records[head];
+  int64_t slack = 2000;
+  size_t k = last_inv_before(an, head, c->w->hist.n, NULL);
+  const struct esmc_ainv *iv;
+
+  if(k == ESMC_NONE) {
+    struct esmc_effective_config cfg;
+    esmc_effective_config_init(&cfg, &c->w->sc->config);
+    return an->end_t - wr->at_ms <= slack + (int64_t)cfg.window_s * 1000;
+  }
+  iv = &an->inv[k];
+  slack += (int64_t)iv->cfg.window_s * 1000;
+  if(iv->done_ev == ESMC_NONE)
+    return 1;
+  if(an->end_t - iv->t_end <= slack)
+    return 1;
+  if(iv->result == ESMC_R_NOT_RUN)
+    return 1;
+  return iv->cfg.maximum_retry_attempts < 0 ||
+         (int64_t)r->failed_deliveries <
+             1 + (int64_t)iv->cfg.maximum_retry_attempts;
+}
+
+static void report_pending(struct esmc_check_ctx *c, struct descs *d,
+                           uint32_t rid)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_arec *r = &c->an->rec[rid];
+  const struct esmc_wrecord *wr = &w->records[rid];
+  size_t ck = last_checkpoint(c, wr->shard);
+  struct esmc_buf b;
+
+  esmc_buf_init(&b);
+  if(r->last_delivery_inv != ESMC_NONE) {
+    const struct esmc_ainv *iv = &c->an->inv[r->last_delivery_inv];
+    esmc_buf_printf(&b, "last delivered in invocation #%zu at t=%" PRId64
+                    " ms", r->last_delivery_inv + 1, iv->t_start);
+    if(iv->result == ESMC_R_FAILURE || iv->result == ESMC_R_PARTIAL)
+      esmc_buf_puts(&b, ", which failed");
+    else if(iv->result == ESMC_R_PENDING)
+      esmc_buf_puts(&b, ", which never completed");
+  } else {
+    esmc_buf_puts(&b, "never delivered");
+  }
+  if(ck == ESMC_NONE)
+    esmc_buf_puts(&b, "; the shard was never checkpointed");
+  else
+    esmc_buf_printf(&b, "; the shard's last checkpoint is seq %s at t=%"
+                    PRId64 " ms", ev_text(ev_at(c, ck)), ev_at(c, ck)->t);
+  esmc_report(c, -1, "%s was never processed: %s", desc(d, w, rid),
+              b.oom || !b.data ? "" : b.data);
+  esmc_buf_free(&b);
+}
+
+static void report_skipped(struct esmc_check_ctx *c, struct descs *d,
+                           const struct cfgline *line, uint32_t rid)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_arec *r = &c->an->rec[rid];
+  const struct esmc_hevent *e = ev_at(c, r->settled_ev);
+  const struct esmc_effective_config *cfg = cfg_at(line, r->settled_ev);
+  struct esmc_buf b;
+
+  esmc_buf_init(&b);
+  explain_state(c, rid, r->settled_ev, &b);
+  if(has_destination(cfg))
+    esmc_report(c, e->t, "%s was discarded without a failure record to %s: "
+                "the checkpoint at seq %s (t=%" PRId64 " ms) passed it, and "
+                "%s", desc(d, w, rid), cfg->on_failure_destination,
+                ev_text(e), e->t, b.oom || !b.data ? "" : b.data);
+  else
+    esmc_report(c, e->t, "%s was skipped by the checkpoint at seq %s (t=%"
+                PRId64 " ms) without being processed: %s; it had %" PRIu32
+                " failed invocations (MaximumRetryAttempts %" PRId32
+                ") and was not older than MaximumRecordAgeInSeconds (%"
+                PRId32 ")", desc(d, w, rid), ev_text(e), e->t,
+                b.oom || !b.data ? "" : b.data, r->failed_deliveries,
+                cfg->maximum_retry_attempts, cfg->maximum_record_age_s);
+  esmc_buf_free(&b);
+}
+
+void esmc_check_no_loss(struct esmc_check_ctx *c)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_analysis *an = c->an;
+  struct cfgline line;
+  struct descs d;
+  uint32_t rid, *head = NULL;
+  int filtered = filters_configured(w->sc), cut = run_cut_short(c);
+  int disabled_at_end;
+
+  if(cfgline_build(w, &line) != 0)
+    return;
+  disabled_at_end = line.cfg[line.n - 1].enabled == 0;
+  descs_init(&d);
+  if(cut) {
+    head = esmc_malloc((w->nshards ? w->nshards : 1) * sizeof(*head));
+    if(!head)
+      goto out;
+    memset(head, 0xff, (w->nshards ? w->nshards : 1) * sizeof(*head));
+    for(rid = 0; rid < w->nrecords; rid++) {
+      uint32_t s = w->records[rid].shard;
+      if(an->rec[rid].in_scope && an->rec[rid].fate == ESMC_FATE_PENDING &&
+         s < w->nshards &&
+         (head[s] == UINT32_MAX ||
+          w->records[rid].index < w->records[head[s]].index))
+        head[s] = rid;
+    }
+  }
+  for(rid = 0; rid < w->nrecords; rid++) {
+    const struct esmc_arec *r = &an->rec[rid];
+    uint32_t s = w->records[rid].shard;
+    if(!r->in_scope)
+      continue;
+    if(r->fate == ESMC_FATE_PENDING) {
+      if(disabled_at_end)
+        continue;
+      if(cut && s < w->nshards && head[s] != UINT32_MAX &&
+         shard_in_progress(c, head[s]))
+        continue;
+      if(reported(c))
+        esmc_report(c, -1, "more");
+      else
+        report_pending(c, &d, rid);
+    } else if(r->fate == ESMC_FATE_SKIPPED) {
+      if(discard_reason(c, &line, filtered, rid, r->settled_ev) != D_NONE)
+        continue;
+      if(reported(c))
+        esmc_report(c, -1, "more");
+      else
+        report_skipped(c, &d, &line, rid);
+    }
+  }
+out:
+  esmc_free(head);
+  descs_free(&d);
+  cfgline_free(&line);
+}
+
+/* ------------------------------------------------------------------------ */
+/* at_least_once (GEN-2).                                                    */
+
+/* The first successful destination send that covers rid, or NULL. */
+static const struct esmc_adest *dest_covering(const struct esmc_check_ctx *c,
+                                              uint32_t rid)
+{
+  const struct esmc_wrecord *wr = &c->w->records[rid];
+  size_t k;
+  for(k = 0; k < c->an->ndest; k++) {
+    const struct esmc_adest *ad = &c->an->dest[k];
+    if(ev_at(c, ad->ev)->status == 0 && ad->range_known &&
+       ad->shard == wr->shard && ad->first_index <= wr->index &&
+       wr->index <= ad->last_index)
+      return ad;
+  }
+  return NULL;
+}
+
+void esmc_check_at_least_once(struct esmc_check_ctx *c)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_analysis *an = c->an;
+  struct cfgline line;
+  struct descs d;
+  uint32_t rid;
+
+  if(filters_configured(w->sc) || cfgline_build(w, &line) != 0)
+    return;
+  descs_init(&d);
+  for(rid = 0; rid < w->nrecords; rid++) {
+    const struct esmc_arec *r = &an->rec[rid];
+    int64_t at = w->records[rid].at_ms;
+    if(!r->in_scope || r->deliveries > 0)
+      continue;
+    if(r->fate == ESMC_FATE_REPORTED) {
+      const struct esmc_adest *ad = dest_covering(c, rid);
+      const struct esmc_effective_config *cfg;
+      int64_t t;
+      if(!ad)
+        continue;
+      t = ev_at(c, ad->ev)->t;
+      cfg = cfg_at(&line, ad->ev);
+      if(t - at > w->sc->retention_ms ||
+         (cfg->maximum_record_age_s >= 0 &&
+          t - at > (int64_t)cfg->maximum_record_age_s * 1000))
+        continue;
+      esmc_report(c, t, "%s never reached the function but was reported as "
+                  "%s to the destination at t=%" PRId64 " ms, when it was "
+                  "%" PRId64 " ms old", desc(&d, w, rid),
+                  ad->condition[0] ? ad->condition : "failed", t, t - at);
+    } else if(r->fate == ESMC_FATE_SKIPPED) {
+      enum discard why = discard_reason(c, &line, 0, rid, r->settled_ev);
+      const struct esmc_hevent *e = ev_at(c, r->settled_ev);
+      if(why == D_AGE || why == D_TRIMMED)
+        continue;
+      if(!has_destination(cfg_at(&line, r->settled_ev)) &&
+         cfg_at(&line, r->settled_ev)->maximum_record_age_s >= 0 &&
+         e->t - at > (int64_t)cfg_at(&line, r->settled_ev)
+                             ->maximum_record_age_s * 1000)
+        continue;
+      esmc_report(c, e->t, "%s never reached the function but was "
+                  "checkpointed past at t=%" PRId64 " ms (seq %s)",
+                  desc(&d, w, rid), e->t, ev_text(e));
+    }
+  }
+  descs_free(&d);
+  cfgline_free(&line);
+}
+
+/* ------------------------------------------------------------------------ */
+/* starting_position (POS-1..3).                                             */
+
+struct first_iter {
+  int64_t type; /* 0: none */
+  int64_t t;
+  int64_t b;
+};
+
+static const char *position_name(enum esmc_starting_position p)
+{
+  switch(p) {
+  case ESMC_START_TRIM_HORIZON: return "TRIM_HORIZON";
+  case ESMC_START_LATEST: return "LATEST";
+  case ESMC_START_AT_TIMESTAMP: return "AT_TIMESTAMP";
+  default: return "an unset starting position";
+  }
+}
+
+/* The record the starting position says delivery starts with, on shard s. */
+static uint32_t expected_first(const struct esmc_check_ctx *c,
+                               const struct esmc_effective_config *cfg,
+                               uint32_t s, const struct first_iter *fi)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_wshard *sh = &w->shards[s];
+  uint32_t k;
+  for(k = 0; k < sh->n; k++) {
+    const struct esmc_wrecord *r = &w->records[sh->rids[k]];
+    if(cfg->starting_position == ESMC_START_TRIM_HORIZON &&
+       fi->t - r->at_ms <= w->sc->retention_ms)
+      return sh->rids[k];
+    if(cfg->starting_position == ESMC_START_AT_TIMESTAMP &&
+       r->at_ms >= cfg->starting_position_timestamp_ms)
+      return sh->rids[k];
+  }
+  return UINT32_MAX;
+}
+
+void esmc_check_starting_position(struct esmc_check_ctx *c)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_analysis *an = c->an;
+  struct esmc_effective_config cfg;
+  struct first_iter *fi;
+  uint32_t *first_rid, s, j;
+  size_t i, k, *first_inv;
+  struct descs d;
+  int filtered = filters_configured(w->sc);
+
+  esmc_effective_config_init(&cfg, &w->sc->config);
+  fi = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*fi));
+  first_rid = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*first_rid));
+  first_inv = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*first_inv));
+  if(!fi || !first_rid || !first_inv)
+    goto out;
+  descs_init(&d);
+  for(i = 0; i < w->hist.n; i++) {
+    const struct esmc_hevent *e = ev_at(c, i);
+    if(e->kind == ESMC_H_GET_ITERATOR && e->status == 0 &&
+       e->shard < w->nshards && fi[e->shard].type == 0) {
+      fi[e->shard].type = e->a;
+      fi[e->shard].t = e->t;
+      fi[e->shard].b = e->b;
+    }
+  }
+  for(s = 0; s < w->nshards; s++) {
+    first_rid[s] = UINT32_MAX;
+    first_inv[s] = ESMC_NONE;
+  }
+  /* Records the starting position excludes must never be delivered. */
+  for(k = 0; k < an->ninv; k++) {
+    const struct esmc_ainv *iv = &an->inv[k];
+    for(j = 0; j < iv->n; j++) {
+      uint32_t rid = iv->rids[j];
+      const struct esmc_wrecord *r;
+      if(rid >= w->nrecords)
+        continue;
+      r = &w->records[rid];
+      if(first_rid[r->shard] == UINT32_MAX) {
+        first_rid[r->shard] = rid;
+        first_inv[r->shard] = k;
+      }
+      if(cfg.starting_position == ESMC_START_LATEST &&
+         fi[r->shard].type == ESMC_ITER_LATEST && r->index < fi[r->shard].b)
+        esmc_report(c, iv->t_start, "%s was in the stream before the mapping "
+                    "started reading %s at t=%" PRId64 " ms with "
+                    "StartingPosition LATEST, but it was delivered in "
+                    "invocation #%zu at t=%" PRId64 " ms", desc(&d, w, rid),
+                    shard_name(w, r->shard), fi[r->shard].t, k + 1,
+                    iv->t_start);
+      else if(cfg.starting_position == ESMC_START_AT_TIMESTAMP &&
+              r->at_ms < cfg.starting_position_timestamp_ms)
+        esmc_report(c, iv->t_start, "%s arrived at t=%" PRId64 " ms, before "
+                    "the AT_TIMESTAMP starting position t=%" PRId64 " ms, "
+                    "but it was delivered in invocation #%zu",
+                    desc(&d, w, rid), r->at_ms,
+                    cfg.starting_position_timestamp_ms, k + 1);
+    }
+  }
+  /* The first record delivered from each shard is where the position says
+   * (filters may legally drop it, so then this is not judged). */
+  for(s = 0; s < w->nshards && !filtered; s++) {
+    uint32_t want;
+    const struct esmc_ainv *iv;
+    if(first_rid[s] == UINT32_MAX)
+      continue;
+    if(!((cfg.starting_position == ESMC_START_TRIM_HORIZON &&
+          fi[s].type == ESMC_ITER_TRIM_HORIZON) ||
+         (cfg.starting_position == ESMC_START_AT_TIMESTAMP &&
+          fi[s].type == ESMC_ITER_AT_TIMESTAMP)))
+      continue;
+    want = expected_first(c, &cfg, s, &fi[s]);
+    if(want == UINT32_MAX || want == first_rid[s] ||
+       w->records[first_rid[s]].index < w->records[want].index)
+      continue;
+    iv = &an->inv[first_inv[s]];
+    esmc_report(c, iv->t_start, "the first record delivered from %s was %s "
+                "in invocation #%zu at t=%" PRId64 " ms, but %s starts at %s",
+                shard_name(w, s), desc(&d, w, first_rid[s]),
+                first_inv[s] + 1, iv->t_start,
+                position_name(cfg.starting_position), desc(&d, w, want));
+  }
+  descs_free(&d);
+out:
+  esmc_free(fi);
+  esmc_free(first_rid);
+  esmc_free(first_inv);
+}
+
+/* ------------------------------------------------------------------------ */
+/* shard_order (ORDER-1, ORDER-3).                                           */
+
+/* Order lists of one granularity (by shard, or by shard and key): each
+ * group lists its in-scope, untrimmed records in index order, and ptr
+ * walks past the ones settled before the invocation at hand. */
+struct order {
+  uint32_t *grp;   /* by rid: group */
+  uint32_t *pos;   /* by rid: position in its group's list, or UINT32_MAX */
+  uint32_t *list;  /* listed rids, grouped */
+  uint32_t *start; /* by group: first entry in list */
+  uint32_t *size;  /* by group */
+  uint32_t *ptr;   /* by group: first position not known settled */
+  uint32_t *cnt;   /* by group: listed records seen in the current batch */
+  uint32_t *last;  /* by group: last rid seen in the current batch */
+  size_t *stamp;   /* by group: batch that cnt and last belong to */
+  uint32_t ngroups;
+};
+
+static const struct esmc_world *sort_world;
+
+static int key_cmp(const void *pa, const void *pb)
+{
+  const struct esmc_wrecord *a = &sort_world->records[*(const uint32_t *)pa];
+  const struct esmc_wrecord *b = &sort_world->records[*(const uint32_t *)pb];
+  int k;
+  if(a->shard != b->shard)
+    return a->shard < b->shard ? -1 : 1;
+  k = strcmp(a->pub.partition_key ? a->pub.partition_key : "",
+             b->pub.partition_key ? b->pub.partition_key : "");
+  if(k)
+    return k;
+  return (a->index > b->index) - (a->index < b->index);
+}
+
+static int listed(const struct esmc_analysis *an, uint32_t rid)
+{
+  return an->rec[rid].in_scope && an->rec[rid].fate != ESMC_FATE_TRIMMED;
+}
+
+static void order_free(struct order *o)
+{
+  esmc_free(o->grp);
+  esmc_free(o->pos);
+  esmc_free(o->list);
+  esmc_free(o->start);
+  esmc_free(o->size);
+  esmc_free(o->ptr);
+  esmc_free(o->cnt);
+  esmc_free(o->last);
+  esmc_free(o->stamp);
+  memset(o, 0, sizeof(*o));
+}
+
+static int order_build(const struct esmc_check_ctx *c, struct order *o,
+                       int by_key)
+{
+  const struct esmc_world *w = c->w;
+  uint32_t n = w->nrecords, i, g = 0, nl = 0, *sorted;
+  size_t cap = n ? n : 1;
+
+  memset(o, 0, sizeof(*o));
+  sorted = esmc_malloc(cap * sizeof(*sorted));
+  o->grp = esmc_malloc(cap * sizeof(*o->grp));
+  o->pos = esmc_malloc(cap * sizeof(*o->pos));
+  o->list = esmc_malloc(cap * sizeof(*o->list));
+  o->start = esmc_calloc(cap + w->nshards, sizeof(*o->start));
+  o->size = esmc_calloc(cap + w->nshards, sizeof(*o->size));
+  o->ptr = esmc_calloc(cap + w->nshards, sizeof(*o->ptr));
+  o->cnt = esmc_calloc(cap + w->nshards, sizeof(*o->cnt));
+  o->last = esmc_calloc(cap + w->nshards, sizeof(*o->last));
+  o->stamp = esmc_calloc(cap + w->nshards, sizeof(*o->stamp));
+  if(!sorted || !o->grp || !o->pos || !o->list || !o->start || !o->size ||
+     !o->ptr || !o->cnt || !o->last || !o->stamp) {
+    esmc_free(sorted);
+    order_free(o);
+    return -1;
+  }
+  if(by_key) {
+    for(i = 0; i < n; i++)
+      sorted[i] = i;
+    sort_world = w;
+    qsort(sorted, n, sizeof(*sorted), key_cmp);
+    sort_world = NULL;
+  } else {
+    uint32_t s, k;
+    for(s = 0, i = 0; s < w->nshards; s++)
+      for(k = 0; k < w->shards[s].n; k++)
+        sorted[i++] = w->shards[s].rids[k];
+    n = i;
+  }
+  for(i = 0; i < n; i++) {
+    uint32_t rid = sorted[i];
+    int same = i > 0;
+    if(same) {
+      const struct esmc_wrecord *a = &w->records[sorted[i - 1]];
+      const struct esmc_wrecord *b = &w->records[rid];
+      same = a->shard == b->shard &&
+             (!by_key || strcmp(a->pub.partition_key ? a->pub.partition_key
+                                                     : "",
+                                b->pub.partition_key ? b->pub.partition_key
+                                                     : "") == 0);
+    }
+    if(!same) {
+      g = i == 0 ? 0 : g + 1;
+      o->start[g] = nl;
+    }
+    o->grp[rid] = g;
+    o->pos[rid] = UINT32_MAX;
+    if(listed(c->an, rid)) {
+      o->pos[rid] = o->size[g]++;
+      o->list[nl++] = rid;
+    }
+  }
+  o->ngroups = n ? g + 1 : 0;
+  esmc_free(sorted);
+  return 0;
+}
+
+/* Advance group g's pointer past records settled before event ev. */
+static uint32_t order_ptr(const struct esmc_analysis *an, struct order *o,
+                          uint32_t g, size_t ev)
+{
+  while(o->ptr[g] < o->size[g]) {
+    const struct esmc_arec *r = &an->rec[o->list[o->start[g] + o->ptr[g]]];
+    if(r->settled_ev == ESMC_NONE || r->settled_ev >= ev)
+      break;
+    o->ptr[g]++;
+  }
+  return o->ptr[g];
+}
+
+static void report_order(struct esmc_check_ctx *c, struct descs *d,
+                         size_t k, uint32_t rid, uint32_t blocker, int by_key)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_ainv *iv = &c->an->inv[k];
+  struct esmc_buf b;
+  esmc_buf_init(&b);
+  explain_state(c, blocker, iv->ev, &b);
+  esmc_report(c, iv->t_start, "%s was invoked in invocation #%zu at t=%"
+              PRId64 " ms while the earlier %s of the same %s was not yet "
+              "done (%s)", desc(d, w, rid), k + 1, iv->t_start,
+              desc(d, w, blocker), by_key ? "partition key" : "shard",
+              b.oom || !b.data ? "" : b.data);
+  esmc_buf_free(&b);
+}
+
+static void order_batch(struct esmc_check_ctx *c, struct descs *d,
+                        struct order *o, size_t k, int by_key)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_analysis *an = c->an;
+  const struct esmc_ainv *iv = &an->inv[k];
+  uint32_t j;
+
+  for(j = 0; j < iv->n; j++) {
+    uint32_t rid = iv->rids[j], g, p;
+    if(rid >= w->nrecords)
+      continue;
+    g = o->grp[rid];
+    if(o->stamp[g] != k + 1) {
+      o->stamp[g] = k + 1;
+      o->cnt[g] = 0;
+      o->last[g] = UINT32_MAX;
+    }
+    /* (i) Within the batch, the same order key goes up. */
+    if(o->last[g] != UINT32_MAX &&
+       w->records[o->last[g]].index >= w->records[rid].index) {
+      esmc_report(c, iv->t_start, "invocation #%zu at t=%" PRId64 " ms "
+                  "carries %s after %s of the same %s", k + 1, iv->t_start,
+                  desc(d, w, rid), desc(d, w, o->last[g]),
+                  by_key ? "partition key" : "shard");
+      o->last[g] = rid;
+      continue;
+    }
+    o->last[g] = rid;
+    if(o->pos[rid] == UINT32_MAX)
+      continue;
+    /* (ii) Every earlier record of the order key is done, or precedes it
+     * in this batch. */
+    p = order_ptr(an, o, g, iv->ev);
+    if(o->pos[rid] > p && o->pos[rid] - p != o->cnt[g]) {
+      uint32_t q, blocker = UINT32_MAX;
+      for(q = p; q < o->pos[rid] && blocker == UINT32_MAX; q++) {
+        uint32_t cand = o->list[o->start[g] + q], x;
+        int seen = 0;
+        for(x = 0; x < j && !seen; x++)
+          seen = iv->rids[x] == cand;
+        if(!seen)
+          blocker = cand;
+      }
+      if(blocker == UINT32_MAX)
+        blocker = o->list[o->start[g] + p];
+      if(reported(c))
+        esmc_report(c, iv->t_start, "more");
+      else
+        report_order(c, d, k, rid, blocker, by_key);
+    }
+    if(o->pos[rid] >= p)
+      o->cnt[g]++;
+  }
+}
+
+void esmc_check_shard_order(struct esmc_check_ctx *c)
+{
+  const struct esmc_analysis *an = c->an;
+  struct order by_shard, by_key;
+  struct descs d;
+  size_t k;
+
+  if(order_build(c, &by_shard, 0) != 0)
+    return;
+  if(order_build(c, &by_key, 1) != 0) {
+    order_free(&by_shard);
+    return;
+  }
+  descs_init(&d);
+  for(k = 0; k < an->ninv; k++) {
+    int key = an->inv[k].cfg.parallelization_factor > 1;
+    order_batch(c, &d, key ? &by_key : &by_shard, k, key);
+  }
+  descs_free(&d);
+  order_free(&by_shard);
+  order_free(&by_key);
+}
+
+/* ------------------------------------------------------------------------ */
+/* shard_concurrency (ORDER-2, ORDER-4).                                     */
+
+void esmc_check_shard_concurrency(struct esmc_check_ctx *c)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_analysis *an = c->an;
+  uint32_t *inflight = esmc_calloc(w->nshards ? w->nshards : 1,
+                                   sizeof(*inflight));
+  uint8_t *running = esmc_calloc(an->ninv ? an->ninv : 1, 1);
+  size_t i, k, next = 0;
+
+  if(!inflight || !running)
+    goto out;
+  for(i = 0; i < w->hist.n; i++) {
+    const struct esmc_hevent *e = ev_at(c, i);
+    if(e->kind == ESMC_H_INVOKE && next < an->ninv && an->inv[next].ev == i) {
+      const struct esmc_ainv *iv = &an->inv[next];
+      int32_t pf = iv->cfg.parallelization_factor > 0
+                       ? iv->cfg.parallelization_factor : 1;
+      if(iv->shard < w->nshards) {
+        if(inflight[iv->shard] >= (uint32_t)pf) {
+          size_t other = next;
+          while(other > 0) {
+            other--;
+            if(running[other] && an->inv[other].shard == iv->shard)
+              break;
+          }
+          esmc_report(c, iv->t_start, "invocation #%zu of %s started at t=%"
+                      PRId64 " ms while #%zu (started t=%" PRId64 " ms) was "
+                      "still running; %" PRIu32 " invocations were in flight "
+                      "and ParallelizationFactor is %" PRId32, next + 1,
+                      shard_name(w, iv->shard), iv->t_start, other + 1,
+                      an->inv[other].t_start, inflight[iv->shard] + 1, pf);
+        }
+        inflight[iv->shard]++;
+        running[next] = 1;
+      }
+      next++;
+    } else if(e->kind == ESMC_H_COMPLETE && e->b >= 0) {
+      k = inv_by_ev(an, (size_t)e->b);
+      if(k != ESMC_NONE && running[k]) {
+        running[k] = 0;
+        inflight[an->inv[k].shard]--;
+      }
+    } else if(e->kind == ESMC_H_DESTROY) {
+      /* The host drops the invocations of a destroyed mapping. */
+      for(k = 0; k < next; k++)
+        if(running[k] && an->inv[k].mapping == e->mapping) {
+          running[k] = 0;
+          inflight[an->inv[k].shard]--;
+        }
+    }
+  }
+out:
+  esmc_free(inflight);
+  esmc_free(running);
+}
+
+/* ------------------------------------------------------------------------ */
+/* checkpoint (CKPT-1, CKPT-2).                                              */
+
+static int all_digits(const char *s)
+{
+  if(!s || !*s)
+    return 0;
+  for(; *s; s++)
+    if(*s < '0' || *s > '9')
+      return 0;
+  return 1;
+}
+
+static void report_uncovered(struct esmc_check_ctx *c, struct descs *d,
+                             const struct cfgline *line, size_t ev,
+                             uint32_t rid)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_hevent *e = ev_at(c, ev);
+  const struct esmc_effective_config *cfg = cfg_at(line, ev);
+  struct esmc_buf b;
+  esmc_buf_init(&b);
+  explain_state(c, rid, ev, &b);
+  if(has_destination(cfg))
+    esmc_buf_printf(&b, ", and it was not reported to %s first",
+                    cfg->on_failure_destination);
+  esmc_report(c, e->t, "the checkpoint of %s at seq %s (t=%" PRId64 " ms) "
+              "covers %s, which had not succeeded (%s)", shard_name(w, e->shard),
+              ev_text(e), e->t, desc(d, w, rid),
+              b.oom || !b.data ? "" : b.data);
+  esmc_buf_free(&b);
+}
+
+void esmc_check_checkpoint(struct esmc_check_ctx *c)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_analysis *an = c->an;
+  struct cfgline line;
+  struct descs d;
+  size_t *prev;
+  int64_t *covered;
+  size_t i;
+  uint32_t s;
+  int filtered = filters_configured(w->sc);
+
+  if(cfgline_build(w, &line) != 0)
+    return;
+  prev = esmc_malloc((w->nshards ? w->nshards : 1) * sizeof(*prev));
+  covered = esmc_malloc((w->nshards ? w->nshards : 1) * sizeof(*covered));
+  descs_init(&d);
+  if(!prev || !covered)
+    goto out;
+  for(s = 0; s < w->nshards; s++) {
+    prev[s] = ESMC_NONE;
+    covered[s] = -1;
+  }
+  for(i = 0; i < w->hist.n; i++) {
+    const struct esmc_hevent *e = ev_at(c, i);
+    const struct esmc_wshard *sh;
+    int64_t k;
+    if(e->kind != ESMC_H_CHECKPOINT)
+      continue;
+    if(e->shard >= w->nshards) {
+      esmc_report(c, e->t, "a checkpoint at t=%" PRId64 " ms names a shard "
+                  "the stream does not have", e->t);
+      continue;
+    }
+    sh = &w->shards[e->shard];
+    if(!all_digits(e->text) ||
+       (e->a < 0 && sh->n > 0 &&
+        esmc_seq_cmp(e->text, w->records[sh->rids[0]].seq) >= 0)) {
+      esmc_report(c, e->t, "the checkpoint of %s at t=%" PRId64 " ms has "
+                  "sequence number \"%s\", which is not a sequence number of "
+                  "the shard", sh->id, e->t, ev_text(e));
+      continue;
+    }
+    if(prev[e->shard] != ESMC_NONE && e->a < ev_at(c, prev[e->shard])->a) {
+      const struct esmc_hevent *p = ev_at(c, prev[e->shard]);
+      esmc_report(c, e->t, "the checkpoint of %s moved backwards from seq %s "
+                  "(t=%" PRId64 " ms) to seq %s (t=%" PRId64 " ms)", sh->id,
+                  ev_text(p), p->t, ev_text(e), e->t);
+    }
+    prev[e->shard] = i;
+    for(k = covered[e->shard] + 1; k <= e->a && k < (int64_t)sh->n; k++) {
+      uint32_t rid = sh->rids[k];
+      const struct esmc_arec *r = &an->rec[rid];
+      if(!r->in_scope || r->settled_ev != i)
+        continue;
+      if(discard_reason(c, &line, filtered, rid, i) != D_NONE)
+        continue;
+      if(reported(c))
+        esmc_report(c, e->t, "more");
+      else
+        report_uncovered(c, &d, &line, i, rid);
+    }
+    if(e->a > covered[e->shard])
+      covered[e->shard] = e->a;
+  }
+out:
+  descs_free(&d);
+  esmc_free(prev);
+  esmc_free(covered);
+  cfgline_free(&line);
+}
+
+/* ------------------------------------------------------------------------ */
+/* enabled (GEN-3).                                                          */
+
+void esmc_check_enabled(struct esmc_check_ctx *c)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_scenario *sc = w->sc;
+  struct esmc_effective_config cfg;
+  int64_t since = 0;
+  size_t i, inv = 0;
+
+  esmc_effective_config_init(&cfg, &sc->config);
+  for(i = 0; i < w->hist.n; i++) {
+    const struct esmc_hevent *e = ev_at(c, i);
+    if(e->kind == ESMC_H_UPDATE && e->status == 0 && e->a >= 0 &&
+       (size_t)e->a < sc->event_count &&
+       sc->events[e->a].kind == ESMC_CASE_UPDATE &&
+       sc->events[e->a].update.enabled != ESMC_UNSET) {
+      int32_t was = cfg.enabled;
+      cfg.enabled = sc->events[e->a].update.enabled;
+      if(was && !cfg.enabled)
+        since = e->t;
+    } else if(e->kind == ESMC_H_INVOKE) {
+      inv++;
+      if(!cfg.enabled)
+        esmc_report(c, e->t, "invocation #%zu started at t=%" PRId64 " ms "
+                    "while the mapping was disabled (since t=%" PRId64 " ms)",
+                    inv, e->t, since);
+    }
+  }
+}

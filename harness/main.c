@@ -1,0 +1,530 @@
+/*
+ * main.c: the esmcheck command line: run, list, explain.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "case_load.h"
+#include "report.h"
+#include "runner.h"
+#include "world.h"
+
+#define EXIT_USAGE 2
+#define EXIT_HARNESS 99
+#define DEFAULT_SEED UINT64_C(20241)
+
+static const char *const usage_main =
+    "usage: esmcheck <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  run      run the case corpus against an adapter and write reports\n"
+    "  list     list the cases of a corpus\n"
+    "  explain  run one case and print its timeline and verdict\n"
+    "\n"
+    "Run 'esmcheck <command> --help' for the options of a command.\n"
+    "esmcheck " ESMC_VERSION ", specification " ESMC_SPEC_VERSION
+    ", adapter ABI %d\n";
+
+static const char *const usage_run =
+    "usage: esmcheck run [--adapter reference|PATH.so] [--cases DIR]\n"
+    "                    [--report DIR] [--filter ID-or-TAG]... [--seed N]\n"
+    "                    [--no-fork] [--timeout SECONDS] [--quiet]\n"
+    "\n"
+    "Runs every case under DIR (default: cases) against the adapter (default:\n"
+    "the linked-in reference mapper) and writes DIR/results.json and\n"
+    "DIR/junit.xml (default report dir: esmcheck-report).\n"
+    "\n"
+    "  --adapter A    'reference', or a shared object exporting esmc_adapter_entry\n"
+    "  --filter F     keep cases whose id or a tag equals F, or whose id matches\n"
+    "                 the glob F; repeat to keep the union\n"
+    "  --seed N       the run's seed (default 20241); each case derives its own\n"
+    "  --no-fork      run cases in this process (faster; no crash isolation)\n"
+    "  --timeout S    wall-clock limit per case, in seconds (default 60)\n"
+    "  --quiet        print only failures and the summary\n"
+    "\n"
+    "Exit status: 0 when no case is fail, error, crash, timeout or xpass;\n"
+    "1 otherwise; 2 for usage errors; 99 when esmcheck itself failed.\n";
+
+static const char *const usage_list =
+    "usage: esmcheck list [--cases DIR] [--filter ID-or-TAG]...\n"
+    "\n"
+    "Lists each case: id, tags, the spec rules it cites, the capabilities it\n"
+    "requires. A case file that does not load is reported with file:line:column.\n";
+
+static const char *const usage_explain =
+    "usage: esmcheck explain CASE_ID [--cases DIR] [--adapter A] [--seed N]\n"
+    "                                [--history]\n"
+    "\n"
+    "Runs one case in this process and prints its timeline: polls, invocations\n"
+    "with their batches and results, checkpoints, failure-destination sends;\n"
+    "then the verdict and each violation. --history prints the raw history as\n"
+    "JSON lines instead of the timeline.\n";
+
+struct corpus {
+  struct esmc_scenario *sc;
+  size_t n, cap;
+  struct esmc_case_result *bad; /* files that failed to load */
+  size_t nbad, capbad;
+};
+
+static int collect_paths(const char *dir, char ***paths, size_t *n, size_t *cap)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  if(!d)
+    return -1;
+  while((e = readdir(d))) {
+    char path[4096];
+    struct stat st;
+    size_t len = strlen(e->d_name);
+    if(e->d_name[0] == '.')
+      continue;
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    if(stat(path, &st))
+      continue;
+    if(S_ISDIR(st.st_mode)) {
+      collect_paths(path, paths, n, cap);
+      continue;
+    }
+    if(len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+      continue;
+    if(*n == *cap && esmc__vec_grow((void **)paths, cap, sizeof(char *)))
+      break;
+    (*paths)[(*n)++] = esmc_strdup(path);
+  }
+  closedir(d);
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int matches(const struct esmc_scenario *sc, char **filters, size_t nf)
+{
+  size_t i, k;
+  if(nf == 0)
+    return 1;
+  for(i = 0; i < nf; i++) {
+    if(strcmp(filters[i], sc->id) == 0 || fnmatch(filters[i], sc->id, 0) == 0)
+      return 1;
+    for(k = 0; k < sc->tag_count; k++)
+      if(strcmp(filters[i], sc->tags[k]) == 0)
+        return 1;
+  }
+  return 0;
+}
+
+/* Load every case under dir; files that fail become ERROR results. */
+static int load_corpus(const char *dir, char **filters, size_t nf,
+                       struct corpus *c)
+{
+  char **paths = NULL;
+  size_t n = 0, cap = 0, i, k;
+  memset(c, 0, sizeof(*c));
+  if(collect_paths(dir, &paths, &n, &cap)) {
+    fprintf(stderr, "esmcheck: cannot read the case directory %s: %s\n", dir,
+            strerror(errno));
+    return -1;
+  }
+  qsort(paths, n, sizeof(char *), cmp_str);
+  for(i = 0; i < n; i++) {
+    struct esmc_scenario sc;
+    struct esmc_load_error err;
+    if(esmc_case_load_file(paths[i], &sc, &err)) {
+      char msg[1200];
+      struct esmc_case_result r;
+      const char *base = strrchr(paths[i], '/');
+      esmc_load_error_format(&err, msg, sizeof(msg));
+      memset(&r, 0, sizeof(r));
+      r.id = esmc_strdup(base ? base + 1 : paths[i]);
+      r.verdict = ESMC_V_ERROR;
+      r.reason = esmc_strdup(msg);
+      if(c->nbad == c->capbad)
+        esmc__vec_grow((void **)&c->bad, &c->capbad, sizeof(*c->bad));
+      if(c->nbad < c->capbad)
+        c->bad[c->nbad++] = r;
+      continue;
+    }
+    if(!matches(&sc, filters, nf)) {
+      esmc_scenario_free(&sc);
+      continue;
+    }
+    for(k = 0; k < c->n; k++) {
+      if(strcmp(c->sc[k].id, sc.id) == 0) {
+        fprintf(stderr, "esmcheck: duplicate case id %s in %s and %s\n", sc.id,
+                c->sc[k].path ? c->sc[k].path : "?", paths[i]);
+        break;
+      }
+    }
+    if(k < c->n) {
+      esmc_scenario_free(&sc);
+      continue;
+    }
+    if(c->n == c->cap && esmc__vec_grow((void **)&c->sc, &c->cap, sizeof(sc))) {
+      esmc_scenario_free(&sc);
+      break;
+    }
+    c->sc[c->n++] = sc;
+  }
+  for(i = 0; i < n; i++)
+    esmc_free(paths[i]);
+  esmc_free(paths);
+  return 0;
+}
+
+static void free_corpus(struct corpus *c)
+{
+  size_t i;
+  for(i = 0; i < c->n; i++)
+    esmc_scenario_free(&c->sc[i]);
+  for(i = 0; i < c->nbad; i++)
+    esmc_case_result_free(&c->bad[i]);
+  esmc_free(c->sc);
+  esmc_free(c->bad);
+}
+
+struct common_opts {
+  const char *adapter;
+  const char *cases;
+  const char *report;
+  char *filters[64];
+  size_t nfilters;
+  uint64_t seed;
+  int isolate;
+  double timeout_s;
+  int quiet;
+  int history;
+  const char *positional;
+};
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+  char *end;
+  unsigned long long v;
+  if(!s || !*s || *s == '-')
+    return -1;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if(errno || *end)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+/* Parse options shared by the commands; returns 0, 1 (help shown) or -1. */
+static int parse_opts(int argc, char **argv, struct common_opts *o,
+                      const char *usage)
+{
+  int i;
+  memset(o, 0, sizeof(*o));
+  o->adapter = "reference";
+  o->cases = "cases";
+  o->report = "esmcheck-report";
+  o->seed = DEFAULT_SEED;
+  o->isolate = 1;
+  o->timeout_s = 60;
+  for(i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDS_VALUE                                                            \
+  if(!v) {                                                                     \
+    fprintf(stderr, "esmcheck: %s needs a value\n\n%s", a, usage);            \
+    return -1;                                                                 \
+  }                                                                            \
+  i++;
+    if(strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(usage, stdout);
+      return 1;
+    } else if(strcmp(a, "--adapter") == 0) {
+      NEEDS_VALUE o->adapter = v;
+    } else if(strcmp(a, "--cases") == 0) {
+      NEEDS_VALUE o->cases = v;
+    } else if(strcmp(a, "--report") == 0) {
+      NEEDS_VALUE o->report = v;
+    } else if(strcmp(a, "--filter") == 0) {
+      NEEDS_VALUE
+      if(o->nfilters == sizeof(o->filters) / sizeof(o->filters[0])) {
+        fprintf(stderr, "esmcheck: too many --filter options\n");
+        return -1;
+      }
+      o->filters[o->nfilters++] = (char *)v;
+    } else if(strcmp(a, "--seed") == 0) {
+      NEEDS_VALUE
+      if(parse_u64(v, &o->seed) || o->seed > (UINT64_C(1) << 53) - 1) {
+        fprintf(stderr, "esmcheck: --seed wants an integer from 0 to 2^53-1, "
+                        "not '%s'\n", v);
+        return -1;
+      }
+    } else if(strcmp(a, "--timeout") == 0) {
+      char *end;
+      NEEDS_VALUE
+      o->timeout_s = strtod(v, &end);
+      if(*end || o->timeout_s <= 0) {
+        fprintf(stderr, "esmcheck: --timeout wants a positive number of "
+                        "seconds, not '%s'\n", v);
+        return -1;
+      }
+    } else if(strcmp(a, "--no-fork") == 0) {
+      o->isolate = 0;
+    } else if(strcmp(a, "--quiet") == 0) {
+      o->quiet = 1;
+    } else if(strcmp(a, "--history") == 0) {
+      o->history = 1;
+    } else if(a[0] == '-') {
+      fprintf(stderr, "esmcheck: unknown option %s\n\n%s", a, usage);
+      return -1;
+    } else if(!o->positional) {
+      o->positional = a;
+    } else {
+      fprintf(stderr, "esmcheck: unexpected argument %s\n\n%s", a, usage);
+      return -1;
+    }
+#undef NEEDS_VALUE
+  }
+  return 0;
+}
+
+static void print_violations(const struct esmc_case_result *r, FILE *out)
+{
+  size_t k;
+  char rule[32];
+  for(k = 0; k < r->violations.n; k++) {
+    const struct esmc_violation *v = &r->violations.v[k];
+    esmc_violation_rule(v, r->sc, rule, sizeof(rule));
+    fprintf(out, "      %s [%s %s]: %s", v->property, rule,
+            v->level == ESMC_MUST ? "MUST" : "SHOULD",
+            v->message ? v->message : "");
+    if(v->more)
+      fprintf(out, " (and %u more)", v->more);
+    fputc('\n', out);
+  }
+  if(r->reason)
+    fprintf(out, "      %s\n", r->reason);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+  struct common_opts o;
+  struct corpus c;
+  struct esmc_loaded_adapter la;
+  struct esmc_case_result *results;
+  struct esmc_run_report rep;
+  struct esmc_run_opts ro;
+  size_t i, nres = 0, count[ESMC_V__COUNT] = {0};
+  int rc = parse_opts(argc, argv, &o, usage_run), failed = 0;
+  if(rc)
+    return rc > 0 ? 0 : EXIT_USAGE;
+  if(o.positional) {
+    fprintf(stderr, "esmcheck run: unexpected argument %s\n", o.positional);
+    return EXIT_USAGE;
+  }
+  if(load_corpus(o.cases, o.filters, o.nfilters, &c))
+    return EXIT_USAGE;
+  esmc_adapter_load(o.adapter, &la);
+  results = esmc_calloc(c.n + c.nbad + 1, sizeof(*results));
+  if(!results) {
+    free_corpus(&c);
+    return EXIT_HARNESS;
+  }
+  printf("esmcheck %s (spec %s): adapter %s %s, %zu case(s), seed %" PRIu64 "\n",
+         ESMC_VERSION, ESMC_SPEC_VERSION, la.a ? la.a->name : o.adapter,
+         la.a ? la.a->version : "(not loaded)", c.n + c.nbad, o.seed);
+  if(!la.a)
+    fprintf(stderr, "esmcheck: %s\n", la.error);
+  memset(&ro, 0, sizeof(ro));
+  ro.adapter = la.a;
+  ro.seed = o.seed;
+  ro.isolate = o.isolate;
+  ro.timeout_s = o.timeout_s;
+  for(i = 0; i < c.nbad; i++) {
+    results[nres] = c.bad[i];
+    memset(&c.bad[i], 0, sizeof(c.bad[i]));
+    nres++;
+  }
+  for(i = 0; i < c.n; i++) {
+    struct esmc_case_result *r = &results[nres++];
+    if(!la.a) {
+      memset(r, 0, sizeof(*r));
+      r->id = esmc_strdup(c.sc[i].id);
+      r->sc = &c.sc[i];
+      r->seed = esmc_case_seed(o.seed, c.sc[i].id);
+      r->verdict = ESMC_V_ERROR;
+      r->reason = esmc_strdup(la.error);
+      continue;
+    }
+    esmc_run_case(&ro, &c.sc[i], r);
+  }
+  for(i = 0; i < nres; i++) {
+    const struct esmc_case_result *r = &results[i];
+    int bad = esmc_verdict_is_failure(r->verdict);
+    count[r->verdict]++;
+    failed |= bad;
+    if(o.quiet && !bad && r->verdict != ESMC_V_NON_STRICT)
+      continue;
+    printf("  %-11s %s\n", esmc_verdict_name(r->verdict), r->id);
+    if(r->verdict != ESMC_V_PASS)
+      print_violations(r, stdout);
+  }
+  printf("summary:");
+  for(i = 0; i < ESMC_V__COUNT; i++)
+    if(count[i])
+      printf(" %zu %s", count[i], esmc_verdict_name((enum esmc_verdict)i));
+  printf(" (seed %" PRIu64 ")\n", o.seed);
+  memset(&rep, 0, sizeof(rep));
+  rep.adapter = la.a;
+  rep.adapter_spec = o.adapter;
+  rep.seed = o.seed;
+  rep.cases = results;
+  rep.ncases = nres;
+  rc = failed ? 1 : 0;
+  if(esmc_report_write(&rep, o.report)) {
+    fprintf(stderr, "esmcheck: cannot write reports to %s: %s\n", o.report,
+            strerror(errno));
+    rc = EXIT_HARNESS;
+  } else {
+    printf("reports: %s/results.json %s/junit.xml\n", o.report, o.report);
+  }
+  for(i = 0; i < nres; i++)
+    esmc_case_result_free(&results[i]);
+  esmc_free(results);
+  esmc_adapter_unload(&la);
+  free_corpus(&c);
+  return rc;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+  struct common_opts o;
+  struct corpus c;
+  size_t i, k;
+  int rc = parse_opts(argc, argv, &o, usage_list);
+  if(rc)
+    return rc > 0 ? 0 : EXIT_USAGE;
+  if(load_corpus(o.cases, o.filters, o.nfilters, &c))
+    return EXIT_USAGE;
+  for(i = 0; i < c.n; i++) {
+    const struct esmc_scenario *sc = &c.sc[i];
+    uint64_t bit;
+    printf("%s\n  %s\n  rules:", sc->id, sc->description ? sc->description : "");
+    for(k = 0; k < sc->rule_count; k++)
+      printf(" %s", sc->rules[k]);
+    printf("\n  tags:");
+    for(k = 0; k < sc->tag_count; k++)
+      printf(" %s", sc->tags[k]);
+    printf("\n  requires:");
+    for(bit = 1; bit; bit <<= 1)
+      if(sc->requires & bit)
+        printf(" %s", esmc_cap_name(bit));
+    printf("\n");
+  }
+  for(i = 0; i < c.nbad; i++)
+    fprintf(stderr, "%s\n", c.bad[i].reason);
+  printf("%zu case(s)%s\n", c.n, c.nbad ? ", some files did not load" : "");
+  rc = c.nbad ? EXIT_HARNESS : 0;
+  free_corpus(&c);
+  return rc;
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+  struct common_opts o;
+  struct corpus c;
+  struct esmc_loaded_adapter la;
+  struct esmc_run_opts ro;
+  struct esmc_case_result r;
+  struct esmc_world *w = NULL;
+  const struct esmc_scenario *sc = NULL;
+  size_t i;
+  int rc = parse_opts(argc, argv, &o, usage_explain);
+  if(rc)
+    return rc > 0 ? 0 : EXIT_USAGE;
+  if(!o.positional) {
+    fprintf(stderr, "esmcheck explain: which case?\n\n%s", usage_explain);
+    return EXIT_USAGE;
+  }
+  if(load_corpus(o.cases, NULL, 0, &c))
+    return EXIT_USAGE;
+  for(i = 0; i < c.n; i++)
+    if(strcmp(c.sc[i].id, o.positional) == 0)
+      sc = &c.sc[i];
+  if(!sc) {
+    for(i = 0; i < c.nbad; i++)
+      if(strncmp(c.bad[i].id, o.positional, strlen(o.positional)) == 0)
+        fprintf(stderr, "%s\n", c.bad[i].reason);
+    fprintf(stderr, "esmcheck explain: no case %s under %s\n", o.positional,
+            o.cases);
+    free_corpus(&c);
+    return EXIT_USAGE;
+  }
+  if(esmc_adapter_load(o.adapter, &la)) {
+    fprintf(stderr, "esmcheck: %s\n", la.error);
+    free_corpus(&c);
+    return EXIT_USAGE;
+  }
+  memset(&ro, 0, sizeof(ro));
+  ro.adapter = la.a;
+  ro.seed = o.seed;
+  esmc_run_case_world(&ro, sc, &r, &w);
+  printf("case %s: %s\nadapter %s %s, seed %" PRIu64 " (case seed %" PRIu64 ")\n",
+         sc->id, sc->description ? sc->description : "", la.a->name,
+         la.a->version, o.seed, r.seed);
+  if(w) {
+    printf("stream %s, %u shard(s), %u record(s); mapping %s\n\n", w->stream_arn,
+           w->nshards, w->nrecords, w->mapping_uuid);
+    if(o.history) {
+      struct esmc_buf b;
+      esmc_buf_init(&b);
+      for(i = 0; i < w->hist.n; i++) {
+        esmc_buf_reset(&b);
+        esmc_history_event_json(&w->hist, i, &b);
+        printf("%s\n", b.data);
+      }
+      esmc_buf_free(&b);
+    } else {
+      esmc_print_timeline(w, stdout);
+    }
+  }
+  printf("\nverdict: %s  (history digest %016" PRIx64 ", %" PRIu64 " events)\n",
+         esmc_verdict_name(r.verdict), r.digest, r.events);
+  print_violations(&r, stdout);
+  rc = esmc_verdict_is_failure(r.verdict) ? 1 : 0;
+  esmc_case_result_free(&r);
+  esmc_world_free(w);
+  esmc_adapter_unload(&la);
+  free_corpus(&c);
+  return rc;
+}
+
+int main(int argc, char **argv)
+{
+  const char *cmd = argc > 1 ? argv[1] : NULL;
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if(!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+     strcmp(cmd, "help") == 0) {
+    printf(usage_main, ESMC_ABI_VERSION);
+    return cmd ? 0 : EXIT_USAGE;
+  }
+  if(strcmp(cmd, "--version") == 0) {
+    printf("esmcheck %s (spec %s, adapter ABI %d)\n", ESMC_VERSION,
+           ESMC_SPEC_VERSION, ESMC_ABI_VERSION);
+    return 0;
+  }
+  if(strcmp(cmd, "run") == 0)
+    return cmd_run(argc - 2, argv + 2);
+  if(strcmp(cmd, "list") == 0)
+    return cmd_list(argc - 2, argv + 2);
+  if(strcmp(cmd, "explain") == 0)
+    return cmd_explain(argc - 2, argv + 2);
+  fprintf(stderr, "esmcheck: unknown command '%s'\n\n", cmd);
+  fprintf(stderr, usage_main, ESMC_ABI_VERSION);
+  return EXIT_USAGE;
+}

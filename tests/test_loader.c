@@ -1,0 +1,922 @@
+/*
+ * test_loader.c: unit tests of the case loader (harness/case_load.c), the
+ * JSON layer under it (harness/json.c) and the scenario defaults.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "case_load.h"
+#include "json.h"
+#include "scenario.h"
+#include "util.h"
+
+#ifndef ESMC_TEST_DATA_DIR
+#define ESMC_TEST_DATA_DIR "tests/data"
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Helpers.                                                                  */
+
+static char *read_data(const char *name, size_t *len)
+{
+  char path[1024];
+  char *buf = NULL;
+  snprintf(path, sizeof(path), "%s/%s", ESMC_TEST_DATA_DIR, name);
+  if(esmc_read_file(path, &buf, len) != 0)
+    fail_msg("cannot read %s", path);
+  return buf;
+}
+
+static void data_path(char *out, size_t size, const char *name)
+{
+  snprintf(out, size, "%s/%s", ESMC_TEST_DATA_DIR, name);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Defaults and capabilities.                                                */
+
+static void test_scenario_defaults(void **state)
+{
+  struct esmc_scenario s;
+  (void)state;
+  esmc_scenario_init(&s);
+  assert_int_equal(s.source, 0);
+  assert_string_equal(s.stream_name, "esmcheck-stream");
+  assert_int_equal(s.shard_count, 1);
+  assert_true(s.retention_ms == INT64_C(86400000));
+  assert_string_equal(s.stream_view_type, "NEW_AND_OLD_IMAGES");
+  assert_true(s.start_epoch_ms == INT64_C(1704067200000));
+  assert_true(s.run_until_ms == -1);
+  assert_true(s.function.default_duration_ms == 10);
+  assert_int_equal(s.function.timeout_s, 3);
+  assert_true(s.create_at_ms == 0);
+  assert_int_equal(s.config.enabled, ESMC_UNSET);
+  assert_int_equal(s.config.batch_size, ESMC_UNSET);
+  assert_int_equal(s.config.maximum_batching_window_s, ESMC_UNSET);
+  assert_int_equal(s.config.starting_position, ESMC_START_UNSET);
+  assert_int_equal(s.config.parallelization_factor, ESMC_UNSET);
+  assert_int_equal(s.config.maximum_retry_attempts, ESMC_UNSET);
+  assert_int_equal(s.config.maximum_record_age_s, ESMC_UNSET);
+  assert_int_equal(s.config.bisect_batch_on_function_error, ESMC_UNSET);
+  assert_int_equal(s.config.tumbling_window_s, ESMC_UNSET);
+  assert_int_equal(s.expect.invocation_count, ESMC_UNSET);
+  assert_null(s.records);
+  esmc_scenario_free(&s);
+  assert_null(s.stream_name);
+  esmc_scenario_free(&s); /* zero-filled: fine */
+}
+
+static void test_cap_names(void **state)
+{
+  static const char *const names[] = {
+      "kinesis",       "dynamodb",        "sqs",         "sqs_fifo",
+      "batch_window",  "at_timestamp",    "retry_limit", "record_age",
+      "bisect",        "partial_batch",   "on_failure",  "on_failure_s3",
+      "parallelization", "filter",        "tumbling_window", "resharding",
+      "update",        "restart",         "validation",  "enabled_flag"};
+  size_t i;
+  (void)state;
+  for(i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    assert_true(esmc_cap_from_name(names[i]) == (UINT64_C(1) << i));
+    assert_string_equal(esmc_cap_name(UINT64_C(1) << i), names[i]);
+  }
+  assert_true(esmc_cap_from_name("partial_batch") == ESMC_CAP_PARTIAL_BATCH);
+  assert_true(esmc_cap_from_name("enabled_flag") == ESMC_CAP_ENABLED_FLAG);
+  assert_true(esmc_cap_from_name("nope") == 0);
+  assert_true(esmc_cap_from_name(NULL) == 0);
+  assert_null(esmc_cap_name(UINT64_C(1) << 40));
+  assert_null(esmc_cap_name(3));
+}
+
+/* ------------------------------------------------------------------------ */
+/* The JSON layer.                                                           */
+
+static void test_json_layer(void **state)
+{
+  static const char text[] =
+      "{\"s\":\"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\",\n"
+      " \"i\":-9223372036854775808, \"j\":9223372036854775807,\n"
+      " \"b\":true, \"n\":null, \"a\":[1,[2,{\"x\":[]}],3], \"o\":{ \"k\" : [ ] }}";
+  struct esmc_json_doc d;
+  struct esmc_json_error e;
+  struct esmc_json_iter it;
+  int k, v, count = 0, b = 0;
+  char *s = NULL;
+  size_t n = 0;
+  int64_t i64 = 0;
+  const char *raw;
+  (void)state;
+  assert_int_equal(esmc_json_parse(&d, text, strlen(text), NULL, &e), 0);
+  esmc_json_iter_init(&it, &d, 0);
+  while(esmc_json_iter_next(&it, &k, &v)) {
+    count++;
+    if(esmc_json_string_eq(&d, k, "s")) {
+      assert_int_equal(esmc_json_string(&d, v, &s, &n, &e), 0);
+      assert_int_equal(n, 15);
+      assert_string_equal(s, "a\"\\/\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80");
+      esmc_free(s);
+    }
+    else if(esmc_json_string_eq(&d, k, "i")) {
+      assert_int_equal(esmc_json_int64(&d, v, &i64, &e), 0);
+      assert_true(i64 == INT64_MIN);
+    }
+    else if(esmc_json_string_eq(&d, k, "j")) {
+      assert_int_equal(esmc_json_int64(&d, v, &i64, &e), 0);
+      assert_true(i64 == INT64_MAX);
+      assert_int_equal(esmc_json_bool(&d, v, &b, &e), -1);
+      assert_string_equal(e.message, "expected a boolean, found a number");
+      assert_int_equal(e.line, 2);
+      assert_int_equal(e.column, 32);
+    }
+    else if(esmc_json_string_eq(&d, k, "b")) {
+      assert_int_equal(esmc_json_bool(&d, v, &b, &e), 0);
+      assert_int_equal(b, 1);
+    }
+    else if(esmc_json_string_eq(&d, k, "n")) {
+      assert_true(esmc_json_is_null(&d, v));
+    }
+    else if(esmc_json_string_eq(&d, k, "a")) {
+      struct esmc_json_iter ai;
+      int ak, av, elems = 0;
+      raw = esmc_json_raw(&d, v, &n);
+      assert_int_equal(n, strlen("[1,[2,{\"x\":[]}],3]"));
+      assert_memory_equal(raw, "[1,[2,{\"x\":[]}],3]", n);
+      esmc_json_iter_init(&ai, &d, v);
+      while(esmc_json_iter_next(&ai, &ak, &av)) {
+        assert_int_equal(ak, -1);
+        elems++;
+        if(elems == 3) {
+          assert_int_equal(esmc_json_int64(&d, av, &i64, &e), 0);
+          assert_true(i64 == 3);
+        }
+      }
+      assert_int_equal(elems, 3);
+    }
+    else if(esmc_json_string_eq(&d, k, "o")) {
+      s = esmc_json_raw_dup(&d, v);
+      assert_string_equal(s, "{ \"k\" : [ ] }");
+      esmc_free(s);
+    }
+  }
+  assert_int_equal(count, 7);
+  esmc_json_free(&d);
+
+  /* int64 one past the edge; a top-level scalar; a string at depth 3 is ok
+   * with a depth limit of 3 and not with 2. */
+  {
+    static const char big[] = "[9223372036854775808, -9223372036854775809]";
+    struct esmc_json_limits lim = {2, 100, 100};
+    assert_int_equal(esmc_json_parse(&d, big, strlen(big), NULL, &e), 0);
+    assert_int_equal(esmc_json_int64(&d, 1, &i64, &e), -1);
+    assert_non_null(strstr(e.message, "out of range"));
+    assert_int_equal(esmc_json_int64(&d, 2, &i64, &e), -1);
+    assert_int_equal(e.column, 23);
+    esmc_json_free(&d);
+    assert_int_equal(esmc_json_parse(&d, "[[[\"x\"]]]", 9, &lim, &e), -1);
+    assert_int_equal(e.column, 3);
+    assert_non_null(strstr(e.message, "nesting deeper than 2"));
+    lim.max_depth = 3;
+    assert_int_equal(esmc_json_parse(&d, "[[[\"x\"]]]", 9, &lim, &e), 0);
+    esmc_json_free(&d);
+    lim.max_tokens = 3;
+    assert_int_equal(esmc_json_parse(&d, "[[[\"x\"]]]", 9, &lim, &e), -1);
+    assert_non_null(strstr(e.message, "too many JSON values"));
+    assert_int_equal(e.column, 4);
+    lim.max_tokens = 100;
+    lim.max_string = 2;
+    assert_int_equal(esmc_json_parse(&d, "[\"abc\"]", 7, &lim, &e), -1);
+    assert_non_null(strstr(e.message, "string longer than 2 bytes"));
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* A full good case.                                                         */
+
+static void test_load_full(void **state)
+{
+  char path[1024];
+  struct esmc_scenario s;
+  struct esmc_load_error err;
+  const struct esmc_case_record *r;
+  const struct esmc_fn_rule *fr;
+  size_t i;
+  (void)state;
+  data_path(path, sizeof(path), "loader-full.json");
+  if(esmc_case_load_file(path, &s, &err) != 0) {
+    char msg[1200];
+    esmc_load_error_format(&err, msg, sizeof(msg));
+    fail_msg("%s", msg);
+  }
+  assert_string_equal(s.path, path);
+  assert_string_equal(s.id, "loader-full");
+  assert_string_equal(s.description,
+                      "Every section of the case format, for the loader's "
+                      "unit test.");
+  assert_int_equal(s.rule_count, 2);
+  assert_string_equal(s.rules[0], "RETRY-1");
+  assert_string_equal(s.rules[1], "BATCH-1");
+  assert_int_equal(s.tag_count, 2);
+  assert_string_equal(s.tags[0], "loader");
+  assert_string_equal(s.tags[1], "kinesis-1");
+  assert_true(s.requires == (ESMC_CAP_KINESIS | ESMC_CAP_RETRY_LIMIT |
+                             ESMC_CAP_PARTIAL_BATCH | ESMC_CAP_UPDATE |
+                             ESMC_CAP_RESTART | ESMC_CAP_ON_FAILURE));
+  assert_int_equal(s.source, ESMC_SOURCE_KINESIS);
+  assert_string_equal(s.stream_name, "orders");
+  assert_int_equal(s.shard_count, 2);
+  assert_true(s.retention_ms == INT64_C(48) * 3600 * 1000);
+  assert_string_equal(s.stream_view_type, "KEYS_ONLY");
+  assert_true(s.start_epoch_ms == INT64_C(1709210096000));
+  assert_true(s.run_until_ms == 60000);
+
+  /* The mapping. */
+  assert_true(s.create_at_ms == 5);
+  assert_int_equal(s.config.enabled, 1);
+  assert_int_equal(s.config.batch_size, 3);
+  assert_int_equal(s.config.maximum_batching_window_s, 0);
+  assert_int_equal(s.config.starting_position, ESMC_START_TRIM_HORIZON);
+  assert_true(s.config.starting_position_timestamp_ms == -1000);
+  assert_int_equal(s.config.starting_position_timestamp_given, 1);
+  assert_int_equal(s.config.parallelization_factor, 1);
+  assert_int_equal(s.config.maximum_retry_attempts, 2);
+  assert_int_equal(s.config.maximum_record_age_s, -1);
+  assert_int_equal(s.config.bisect_batch_on_function_error, 0);
+  assert_int_equal(s.config.tumbling_window_s, 0);
+  assert_true(s.config.function_response_types ==
+              (ESMC_FRT_REPORT_BATCH_ITEM_FAILURES | (UINT32_C(1) << 31)));
+  assert_int_equal(s.config.function_response_types_given, 1);
+  assert_string_equal(s.config.on_failure_destination,
+                      "arn:aws:sqs:us-east-1:123456789012:dlq");
+  assert_int_equal(s.config.filter_criteria_given, 1);
+  assert_int_equal(s.config.filter_count, 2);
+  assert_string_equal(s.config.filter_patterns[0],
+                      "{\"data\": {\"kind\": [\"a\"]}}");
+  assert_string_equal(s.config.filter_patterns[1],
+                      "{\"data\":{\"kind\":[\"b\"]}}");
+
+  /* Records: three explicit, four generated. */
+  assert_int_equal(s.record_count, 7);
+  r = &s.records[0];
+  assert_string_equal(r->id, "r1");
+  assert_true(r->at_ms == 0);
+  assert_int_equal(r->shard, -1);
+  assert_string_equal(r->partition_key, "r1");
+  assert_int_equal(r->data_len, 12);
+  assert_memory_equal(r->data, "h\xc3\xa9llo \xf0\x9f\x98\x80\n", 12);
+  assert_int_equal(r->event_name, 0);
+  assert_null(r->keys_json);
+  r = &s.records[1];
+  assert_string_equal(r->id, "r2");
+  assert_true(r->at_ms == 10);
+  assert_int_equal(r->shard, 1);
+  assert_string_equal(r->partition_key, "pk-2");
+  assert_int_equal(r->data_len, 4);
+  assert_memory_equal(r->data, "\x00\x01\x02\xff", 4);
+  r = &s.records[2];
+  assert_string_equal(r->id, "r3");
+  assert_true(r->at_ms == 20);
+  assert_int_equal(r->data_len, 30);
+  for(i = 0; i < 30; i++)
+    assert_int_equal(r->data[i], 'a' + i % 26);
+  for(i = 0; i < 4; i++) {
+    static const char *const ids[] = {"g1", "g2", "g3", "g4"};
+    static const char *const keys[] = {"k0", "k1", "k2", "k0"};
+    r = &s.records[3 + i];
+    assert_string_equal(r->id, ids[i]);
+    assert_true(r->at_ms == (int64_t)(100 + 7 * i));
+    assert_int_equal(r->shard, 0);
+    assert_string_equal(r->partition_key, keys[i]);
+    assert_int_equal(r->data_len, 2);
+    assert_memory_equal(r->data, "ab", 2);
+  }
+
+  /* The function. */
+  assert_int_equal(s.function.timeout_s, 60);
+  assert_true(s.function.default_duration_ms == 25);
+  assert_int_equal(s.function.rule_count, 6);
+  fr = &s.function.rules[0];
+  assert_int_equal(fr->contains_count, 1);
+  assert_string_equal(fr->contains[0], "r2");
+  assert_int_equal(fr->keys_count, 1);
+  assert_string_equal(fr->keys[0], "pk-2");
+  assert_int_equal(fr->invocations_count, 2);
+  assert_true(fr->invocations[0] == 1 && fr->invocations[1] == 3);
+  assert_int_equal(fr->attempt_min, 1);
+  assert_int_equal(fr->attempt_max, 2);
+  assert_int_equal(fr->times, 2);
+  assert_int_equal(fr->action, ESMC_FN_ERROR);
+  assert_true(fr->duration_ms == 5);
+  assert_string_equal(fr->error_type, "Boom");
+  assert_string_equal(fr->error_message, "it broke");
+  assert_int_equal(fr->response_given, 0);
+  fr = &s.function.rules[1];
+  assert_int_equal(fr->action, ESMC_FN_FAIL_ITEMS);
+  assert_int_equal(fr->fail_items_count, 2);
+  assert_string_equal(fr->fail_items[0], "r3");
+  assert_string_equal(fr->fail_items[1], "not-a-record");
+  assert_int_equal(fr->attempt_min, ESMC_UNSET);
+  assert_int_equal(fr->attempt_max, ESMC_UNSET);
+  assert_int_equal(fr->times, 0);
+  assert_true(fr->duration_ms == -1);
+  assert_int_equal(fr->contains_count, 0);
+  fr = &s.function.rules[2];
+  assert_int_equal(fr->action, ESMC_FN_OK);
+  assert_int_equal(fr->response_given, 1);
+  assert_string_equal(fr->response, "{\"batchItemFailures\":[]}");
+  assert_int_equal(fr->response_len, strlen("{\"batchItemFailures\":[]}"));
+  assert_int_equal(fr->invocations_count, 1);
+  assert_true(fr->invocations[0] == 7);
+  assert_int_equal(s.function.rules[3].action, ESMC_FN_TIMEOUT);
+  assert_int_equal(s.function.rules[4].action, ESMC_FN_THROTTLE);
+  assert_int_equal(s.function.rules[5].action, ESMC_FN_SERVICE_ERROR);
+
+  /* The timeline. */
+  assert_int_equal(s.event_count, 4);
+  assert_true(s.events[0].at_ms == 1000);
+  assert_int_equal(s.events[0].kind, ESMC_CASE_UPDATE);
+  assert_int_equal(s.events[0].update.batch_size, 10);
+  assert_int_equal(s.events[0].update.enabled, 0);
+  assert_int_equal(s.events[0].update.filter_criteria_given, 1);
+  assert_int_equal(s.events[0].update.filter_count, 0);
+  assert_int_equal(s.events[0].update.maximum_retry_attempts, ESMC_UNSET);
+  assert_int_equal(s.events[0].update.starting_position, ESMC_START_UNSET);
+  assert_int_equal(s.events[0].update.function_response_types_given, 0);
+  assert_string_equal(s.events[0].expect_error_code,
+                      "InvalidParameterValueException");
+  assert_int_equal(s.events[1].kind, ESMC_CASE_RESTART);
+  assert_null(s.events[1].expect_error_code);
+  assert_int_equal(s.events[1].update.batch_size, ESMC_UNSET);
+  assert_int_equal(s.events[2].kind, ESMC_CASE_DESTINATION_DOWN);
+  assert_true(s.events[2].at_ms == 2000);
+  assert_int_equal(s.events[3].kind, ESMC_CASE_DESTINATION_UP);
+
+  /* The expectations. */
+  assert_string_equal(s.expect.config_error_code,
+                      "InvalidParameterValueException");
+  assert_string_equal(s.expect.config_error_message, "BatchSize");
+  assert_int_equal(s.expect.batches_given, 1);
+  assert_int_equal(s.expect.batch_count, 2);
+  assert_int_equal(s.expect.batch_lens[0], 2);
+  assert_string_equal(s.expect.batches[0][0], "r1");
+  assert_string_equal(s.expect.batches[0][1], "r3");
+  assert_int_equal(s.expect.batch_lens[1], 1);
+  assert_string_equal(s.expect.batches[1][0], "r2");
+  assert_int_equal(s.expect.invocation_count, 2);
+  assert_int_equal(s.expect.destinations_given, 1);
+  assert_int_equal(s.expect.destination_count, 2);
+  assert_string_equal(s.expect.destinations[0].condition,
+                      "RetryAttemptsExhausted");
+  assert_int_equal(s.expect.destinations[0].batch_size, 1);
+  assert_string_equal(s.expect.destinations[0].first_id, "r2");
+  assert_string_equal(s.expect.destinations[0].last_id, "r2");
+  assert_int_equal(s.expect.destinations[0].approximate_invoke_count, 3);
+  assert_int_equal(s.expect.destinations[0].has_response_context, 1);
+  assert_string_equal(s.expect.destinations[0].function_error, "Unhandled");
+  assert_null(s.expect.destinations[1].condition);
+  assert_int_equal(s.expect.destinations[1].batch_size, ESMC_UNSET);
+  assert_int_equal(s.expect.destinations[1].approximate_invoke_count,
+                   ESMC_UNSET);
+  assert_int_equal(s.expect.destinations[1].has_response_context, ESMC_UNSET);
+  assert_string_equal(s.expect.destinations[1].function_error, "null");
+  assert_int_equal(s.expect.delivered_count, 2);
+  assert_string_equal(s.expect.delivered[0], "r1");
+  assert_string_equal(s.expect.delivered[1], "g4");
+  assert_int_equal(s.expect.not_delivered_count, 1);
+  assert_string_equal(s.expect.not_delivered[0], "r2");
+
+  esmc_scenario_free(&s);
+  assert_null(s.id);
+  assert_int_equal(s.record_count, 0);
+}
+
+static void test_load_dynamodb(void **state)
+{
+  char path[1024];
+  struct esmc_scenario s;
+  struct esmc_load_error err;
+  const struct esmc_case_record *r;
+  (void)state;
+  data_path(path, sizeof(path), "loader-ddb.json");
+  if(esmc_case_load_file(path, &s, &err) != 0) {
+    char msg[1200];
+    esmc_load_error_format(&err, msg, sizeof(msg));
+    fail_msg("%s", msg);
+  }
+  assert_int_equal(s.source, ESMC_SOURCE_DYNAMODB);
+  assert_string_equal(s.stream_name, "esmcheck-stream");
+  assert_string_equal(s.stream_view_type, "NEW_AND_OLD_IMAGES");
+  assert_true(s.start_epoch_ms == INT64_C(1704067200000));
+  assert_int_equal(s.tag_count, 0);
+  assert_true(s.requires == ESMC_CAP_DYNAMODB);
+  assert_int_equal(s.config.starting_position, ESMC_START_LATEST);
+  assert_int_equal(s.config.batch_size, ESMC_UNSET);
+  assert_int_equal(s.config.filter_criteria_given, 0);
+  assert_int_equal(s.record_count, 5);
+  r = &s.records[0];
+  assert_string_equal(r->id, "d1");
+  assert_int_equal(r->event_name, ESMC_DDB_MODIFY);
+  assert_string_equal(r->keys_json, "{\"pk\": {\"S\": \"a\"}}");
+  assert_string_equal(r->partition_key, "{\"pk\": {\"S\": \"a\"}}");
+  assert_string_equal(r->new_image_json,
+                      "{\"pk\": {\"S\": \"a\"}, \"v\": {\"N\": \"2\"}}");
+  assert_string_equal(r->old_image_json,
+                      "{\"pk\": {\"S\": \"a\"}, \"v\": {\"N\": \"1\"}}");
+  assert_null(r->data);
+  r = &s.records[1];
+  assert_int_equal(r->event_name, 0);
+  assert_null(r->new_image_json);
+  assert_null(r->old_image_json);
+  r = &s.records[4];
+  assert_string_equal(r->id, "x3");
+  assert_int_equal(r->shard, -1);
+  assert_string_equal(r->keys_json, "{\"pk\":{\"S\":\"k0\"}}");
+  assert_string_equal(r->new_image_json,
+                      "{\"pk\":{\"S\":\"k0\"},\"n\":{\"N\":\"3\"}}");
+  assert_string_equal(s.records[3].keys_json, "{\"pk\":{\"S\":\"k1\"}}");
+  assert_int_equal(s.function.rule_count, 0);
+  assert_int_equal(s.expect.batches_given, 0);
+  assert_null(s.expect.batches);
+  assert_int_equal(s.expect.invocation_count, ESMC_UNSET);
+  esmc_scenario_free(&s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bad inputs: each with its exact position and a message substring.         */
+
+struct bad_case {
+  const char *name;
+  const char *json;
+  int line;
+  int column;
+  const char *message;
+};
+
+static const struct bad_case bad_cases[] = {
+    {"unknown_key",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"batchsize\":1}}",
+     2, 12, "unknown key 'batchsize' in mapping; expected one of: create_at_ms, enabled"},
+    {"wrong_type",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"batch_size\":\"10\"}}",
+     2, 25, "mapping.batch_size: expected an integer, found a string"},
+    {"missing_required_top",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"mapping\":{}}",
+     1, 1, "missing required key 'source' in the case"},
+    {"missing_record_id",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"records\":[{\"at_ms\":1}]}",
+     2, 25, "missing required key 'id' in records[0]"},
+    {"duplicate_key",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"batch_size\":1,\"batch_size\":2}}",
+     2, 27, "duplicate key 'batch_size'"},
+    {"duplicate_key_escaped",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"enabled\":true,\"en\\u0061bled\":false}}",
+     2, 27, "duplicate key 'enabled'"},
+    {"bad_escape",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"on_failure\":\"a\\qb\"}}",
+     2, 27, "invalid escape '\\q' in string"},
+    {"lone_high_surrogate",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"on_failure\":\"x\\ud800y\"}}",
+     2, 27, "lone surrogate \\uD800"},
+    {"lone_low_surrogate",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"on_failure\":\"\\uDC00\"}}",
+     2, 26, "lone surrogate \\uDC00"},
+    {"escaped_nul",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"on_failure\":\"a\\u0000\"}}",
+     2, 27, "\\u0000 is not allowed"},
+    {"bad_unicode_escape",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"on_failure\":\"\\u12G4\"}}",
+     2, 26, "expected 4 hex digits"},
+    {"unterminated_string",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"on_failure\":\"abc",
+     2, 25, "unterminated string"},
+    {"control_char",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"on_failure\":\"a\tb\"}}",
+     2, 27, "control character 0x09 in string"},
+    {"trailing_garbage",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{}}\n  x",
+     3, 3, "unexpected character 'x' after the end of the JSON document"},
+    {"truncated",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"batch_size\":1",
+     2, 26, "unexpected end of input, expected ',' or '}'"},
+    {"truncated_literal",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"enabled\":tr",
+     2, 24, "unexpected end of input in 'true'"},
+    {"empty",
+     "",
+     1, 1, "empty input"},
+    {"whitespace_only",
+     " \n ",
+     2, 2, "unexpected end of input, expected a value"},
+    {"int64_overflow",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"batch_size\":99999999999999999999}}",
+     2, 25, "integer 99999999999999999999 is out of range"},
+    {"int32_overflow",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"batch_size\":3000000000}}",
+     2, 25, "mapping.batch_size: 3000000000 does not fit in a 32-bit integer"},
+    {"fraction",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"batch_size\":1.5}}",
+     2, 25, "mapping.batch_size: expected an integer, found 1.5"},
+    {"exponent",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"batch_size\":1e3}}",
+     2, 25, "expected an integer, found 1e3"},
+    {"leading_plus",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"batch_size\":+1}}",
+     2, 25, "unexpected character '+', expected a value"},
+    {"leading_zero",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"batch_size\":01}}",
+     2, 25, "leading zero"},
+    {"bad_literal",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"enabled\":ture}}",
+     2, 22, "invalid literal"},
+    {"unknown_rule",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\",\"NOPE-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{}}",
+     1, 46, "rules[1]: unknown rule id 'NOPE-1'"},
+    {"empty_rules",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{}}",
+     1, 37, "rules: must not be empty"},
+    {"unknown_capability",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[\"kinesis\",\"teleport\"],\"source\":\"kinesis\",\n\"mapping\":{}}",
+     1, 79, "requires[1]: unknown capability 'teleport'"},
+    {"bad_tag",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[\"Loader\"],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{}}",
+     1, 55, "tags[0]: a tag must match"},
+    {"bad_case_id",
+     "{\"id\":\"Bad_Id\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{}}",
+     1, 7, "id: must match"},
+    {"unknown_expect_id",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"records\":[{\"id\":\"r1\"}],\n\"expect\":{\"delivered\":[\"r1\",\"r9\"]}}",
+     3, 29, "expect.delivered[1]: no record has id 'r9'"},
+    {"unknown_batch_id",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"records\":[{\"id\":\"r1\"}],\n\"expect\":{\"batches\":[[\"r1\"],[\"r1\",\"zz\"]]}}",
+     3, 35, "expect.batches[1][1]: no record has id 'zz'"},
+    {"unknown_dest_first",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"records\":[{\"id\":\"r1\"}],\n\"expect\":{\"destinations\":[{\"first\":\"q\"}]}}",
+     3, 36, "expect.destinations[0].first: no record has id 'q'"},
+    {"unknown_contains_id",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"records\":[{\"id\":\"r1\"}],\n\"function\":{\"rules\":[{\"when\":{\"contains\":[\"nope\"]},\"then\":{\"action\":\"ok\"}}]}}",
+     3, 43, "function.rules[0].when.contains[0]: no record has id 'nope'"},
+    {"depth_bomb",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"filters\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}",
+     2, 84, "nesting deeper than 64 levels"},
+    {"data_on_dynamodb",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"dynamodb\",\n\"mapping\":{},\"records\":[{\"id\":\"r1\",\"keys\":{\"pk\":{\"S\":\"a\"}},\"data\":\"x\"}]}",
+     2, 60, "records[0].data: not allowed for a dynamodb source"},
+    {"keys_on_kinesis",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"records\":[{\"id\":\"r1\",\"keys\":{\"pk\":{\"S\":\"a\"}}}]}",
+     2, 36, "records[0].keys: only allowed for a dynamodb source"},
+    {"missing_ddb_keys",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"dynamodb\",\n\"mapping\":{},\"records\":[\n  {\"id\":\"r1\"}]}",
+     3, 3, "missing required key 'keys' in records[0]"},
+    {"two_data_keys",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"records\":[{\"id\":\"r1\",\"data\":\"x\",\"data_size\":3}]}",
+     2, 47, "records[0]: give only one of data, data_base64 and data_size"},
+    {"shard_out_of_range",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"records\":[{\"id\":\"r1\",\"shard\":1}]}",
+     2, 44, "records[0].shard: must be a shard index from 0 to 0"},
+    {"duplicate_record_id",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"records\":[{\"id\":\"a1\"}],\n\"generate\":[{\"prefix\":\"a\",\"count\":2}]}",
+     3, 23, "duplicate record id 'a1'"},
+    {"bad_base64",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"records\":[{\"id\":\"r1\",\"data_base64\":\"!!\"}]}",
+     2, 50, "records[0].data_base64: invalid base64"},
+    {"bad_start",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"start\":\"2023-02-29T00:00:00Z\",\"mapping\":{}}",
+     2, 9, "start: '2023-02-29T00:00:00Z' is not a valid time"},
+    {"event_two_kinds",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"events\":[{\"at_ms\":1,\"restart\":true,\"destination\":\"up\"}]}",
+     2, 50, "events[0]: give only one of update, restart and destination"},
+    {"restart_false",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"events\":[{\"at_ms\":1,\"restart\":false}]}",
+     2, 45, "events[0].restart: must be true"},
+    {"events_out_of_order",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"events\":[{\"at_ms\":5,\"restart\":true},{\"at_ms\":4,\"restart\":true}]}",
+     2, 60, "events[1].at_ms: events must be in time order"},
+    {"top_level_array",
+     "[]",
+     1, 1, "the case must be a JSON object, found an array"},
+    {"top_level_string",
+     "\"x\"",
+     1, 1, "the document must be a JSON object or array"},
+    {"mapping_not_object",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":5}",
+     2, 11, "mapping: expected an object, found a number"},
+    {"fail_items_missing",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"function\":{\"rules\":[{\"then\":{\"action\":\"fail_items\"}}]}}",
+     2, 43, "missing required key 'fail_items' in function.rules[0].then"},
+    {"response_with_error",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"function\":{\"rules\":[{\"then\":{\"action\":\"error\",\"response\":\"x\"}}]}}",
+     2, 61, "function.rules[0].then.response: only allowed with action 'ok'"},
+    {"bad_enum",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"starting_position\":\"OLDEST\"}}",
+     2, 32, "mapping.starting_position: expected one of TRIM_HORIZON, LATEST, AT_TIMESTAMP, found 'OLDEST'"},
+    {"trailing_comma",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"enabled\":true,}}",
+     2, 27, "unexpected character '}', expected a string key"},
+    {"missing_comma",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\" \"GEN-2\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{}}",
+     1, 46, "unexpected character '\"', expected ',' or ']'"},
+    {"missing_colon",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\" {}}",
+     2, 11, "unexpected character '{', expected ':'"},
+    {"mismatched_bracket",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{]}",
+     2, 12, "unexpected character ']', expected a string key or '}'"},
+    {"generate_too_many",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"generate\":[{\"prefix\":\"g\",\"count\":200001}]}",
+     2, 48, "generate[0].count: must be between 1 and 200000, found 200001"},
+    {"data_size_too_big",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\"records\":[{\"id\":\"r\",\"data_size\":10485761}]}",
+     2, 47, "records[0].data_size: must be between 0 and 10485760"},
+    {"unknown_top_key",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{},\n  \"expected\":{}}",
+     3, 3, "unknown key 'expected' in the case"},
+    {"invalid_utf8",
+     "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],"
+     "\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":{\"on_failure\":"
+     "\"a\xff\"}}",
+     2, 27, "invalid UTF-8 in string"},
+};
+
+static void check_bad(const struct bad_case *c, size_t len)
+{
+  struct esmc_scenario s;
+  struct esmc_load_error err;
+  int rc = esmc_case_load_buf(c->json, len, "bad.json", &s, &err);
+  if(rc != -1 || err.line != c->line || err.column != c->column ||
+     !strstr(err.message, c->message)) {
+    char msg[1200];
+    esmc_load_error_format(&err, msg, sizeof(msg));
+    fail_msg("case %s: rc %d, got '%s', want %d:%d '%s'", c->name, rc, msg,
+             c->line, c->column, c->message);
+  }
+  assert_string_equal(err.file, "bad.json");
+  assert_null(s.id);
+  assert_null(s.records);
+  assert_null(s.stream_name);
+}
+
+static void test_bad_inputs(void **state)
+{
+  size_t i;
+  (void)state;
+  assert_true(sizeof(bad_cases) / sizeof(bad_cases[0]) >= 25);
+  for(i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+    check_bad(&bad_cases[i], strlen(bad_cases[i].json));
+}
+
+static void test_embedded_nul(void **state)
+{
+  static const char text[] = "{\"id\":\"t\"\0}";
+  struct bad_case c = {"nul", text, 1, 10, "unexpected byte 0x00"};
+  (void)state;
+  check_bad(&c, sizeof(text) - 1);
+}
+
+static void test_error_format(void **state)
+{
+  struct esmc_load_error e;
+  char buf[64];
+  (void)state;
+  memset(&e, 0, sizeof(e));
+  snprintf(e.file, sizeof(e.file), "cases/x.json");
+  snprintf(e.message, sizeof(e.message), "boom");
+  esmc_load_error_format(&e, buf, sizeof(buf));
+  assert_string_equal(buf, "cases/x.json: boom");
+  e.line = 3;
+  e.column = 7;
+  esmc_load_error_format(&e, buf, sizeof(buf));
+  assert_string_equal(buf, "cases/x.json:3:7: boom");
+  esmc_load_error_format(&e, buf, 5);
+  assert_string_equal(buf, "case");
+}
+
+static void test_file_errors(void **state)
+{
+  char path[1024], msg[1200];
+  struct esmc_scenario s;
+  struct esmc_load_error err;
+  (void)state;
+  data_path(path, sizeof(path), "loader-mismatch.json");
+  assert_int_equal(esmc_case_load_file(path, &s, &err), -1);
+  assert_string_equal(err.file, path);
+  assert_int_equal(err.line, 2);
+  assert_int_equal(err.column, 9);
+  assert_non_null(strstr(err.message, "id: 'loader-other' does not match the "
+                                      "file name (expected "
+                                      "'loader-mismatch')"));
+  assert_null(s.id);
+  assert_null(s.path);
+  esmc_load_error_format(&err, msg, sizeof(msg));
+  assert_non_null(strstr(msg, "loader-mismatch.json:2:9: id: "));
+
+  data_path(path, sizeof(path), "no-such-case.json");
+  assert_int_equal(esmc_case_load_file(path, &s, &err), -1);
+  assert_int_equal(err.line, 0);
+  assert_non_null(strstr(err.message, "cannot open"));
+
+  /* The same text through load_buf has no file name to match. */
+  {
+    size_t len;
+    char *buf = read_data("loader-mismatch.json", &len);
+    assert_int_equal(esmc_case_load_buf(buf, len, NULL, &s, &err), 0);
+    assert_string_equal(s.id, "loader-other");
+    assert_null(s.path);
+    esmc_scenario_free(&s);
+    esmc_free(buf);
+  }
+}
+
+static void test_file_too_large(void **state)
+{
+  size_t len = (size_t)ESMC_CASE_MAX_FILE + 1;
+  char *buf = malloc(len);
+  struct esmc_scenario s;
+  struct esmc_load_error err;
+  (void)state;
+  assert_non_null(buf);
+  memset(buf, ' ', len);
+  assert_int_equal(esmc_case_load_buf(buf, len, "big.json", &s, &err), -1);
+  assert_int_equal(err.line, 0);
+  assert_non_null(strstr(err.message, "file too large"));
+  free(buf);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Robustness: truncations, mutations, random bytes, allocation failures.    */
+
+static uint64_t rng_state = UINT64_C(0x9E3779B97F4A7C15);
+
+static uint64_t xorshift(void)
+{
+  uint64_t x = rng_state;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  rng_state = x;
+  return x;
+}
+
+/* Load; the result must be a success or an error with a position. */
+static int load_checked(const char *buf, size_t len)
+{
+  struct esmc_scenario s;
+  struct esmc_load_error err;
+  int rc = esmc_case_load_buf(buf, len, "fuzz.json", &s, &err);
+  if(rc == 0) {
+    esmc_scenario_free(&s);
+    return 0;
+  }
+  assert_int_equal(rc, -1);
+  assert_null(s.id);
+  if(err.line < 1) {
+    char msg[1200];
+    esmc_load_error_format(&err, msg, sizeof(msg));
+    fail_msg("error without a position: %s", msg);
+  }
+  assert_true(err.column >= 1);
+  assert_true(err.message[0] != '\0');
+  return -1;
+}
+
+static void test_truncations(void **state)
+{
+  static const char *const files[] = {"loader-full.json", "loader-ddb.json"};
+  size_t f;
+  (void)state;
+  for(f = 0; f < 2; f++) {
+    size_t len, n, fails = 0;
+    char *good = read_data(files[f], &len);
+    for(n = 0; n < len; n++) {
+      /* An exact-size copy so that ASan sees any read past the end. */
+      char *p = malloc(n ? n : 1);
+      assert_non_null(p);
+      memcpy(p, good, n);
+      if(load_checked(p, n) < 0)
+        fails++;
+      free(p);
+    }
+    /* Only the copy without the final newline is complete. */
+    assert_int_equal(fails, len - 1);
+    esmc_free(good);
+  }
+}
+
+static void test_mutations(void **state)
+{
+  static const char interesting[] = "{}[]:,\"\\/0123456789-+.eEtfnu ";
+  size_t len, i;
+  char *good = read_data("loader-full.json", &len);
+  int ok = 0;
+  (void)state;
+  rng_state = UINT64_C(0x2545F4914F6CDD1D);
+  for(i = 0; i < 2000; i++) {
+    char *p = malloc(len + 8);
+    size_t n = len, m, edits = 1 + xorshift() % 4;
+    assert_non_null(p);
+    memcpy(p, good, len);
+    for(m = 0; m < edits && n > 0; m++) {
+      size_t at = (size_t)(xorshift() % n);
+      uint64_t what = xorshift() % 4;
+      char c = (xorshift() & 1) ? (char)(xorshift() & 0xFF)
+                                : interesting[xorshift() %
+                                              (sizeof(interesting) - 1)];
+      if(what == 0) {
+        p[at] = c;
+      }
+      else if(what == 1) {
+        memmove(p + at, p + at + 1, n - at - 1);
+        n--;
+      }
+      else if(what == 2 && n < len + 8) {
+        memmove(p + at + 1, p + at, n - at);
+        p[at] = c;
+        n++;
+      }
+      else {
+        p[at] = (char)(p[at] ^ (1 << (xorshift() % 8)));
+      }
+    }
+    if(load_checked(p, n) == 0)
+      ok++;
+    free(p);
+  }
+  /* Some mutations (inside strings, say) still load. */
+  assert_true(ok > 0);
+  esmc_free(good);
+}
+
+static void test_random_bytes(void **state)
+{
+  size_t i, j;
+  (void)state;
+  rng_state = UINT64_C(0xD1B54A32D192ED03);
+  for(i = 0; i < 500; i++) {
+    size_t n = (size_t)(xorshift() % 300);
+    char *p = malloc(n ? n : 1);
+    assert_non_null(p);
+    for(j = 0; j < n; j++)
+      p[j] = (i & 1) ? (char)(xorshift() & 0xFF)
+                     : "{}[]:,\"\\0-1e.tfn a"[xorshift() % 18];
+    if(n > 0 && (i & 2))
+      p[0] = '{';
+    load_checked(p, n);
+    free(p);
+  }
+}
+
+/* Fail each allocation in turn: an OOM error, never a crash or a leak. */
+static void test_alloc_failures(void **state)
+{
+  static const char *const files[] = {"loader-full.json", "loader-ddb.json"};
+  size_t f;
+  (void)state;
+  for(f = 0; f < 2; f++) {
+    size_t len;
+    char *good = read_data(files[f], &len);
+    uint64_t n;
+    for(n = 1; n < 100000; n++) {
+      struct esmc_scenario s;
+      struct esmc_load_error err;
+      int rc;
+      esmc_alloc_fail_at(n);
+      rc = esmc_case_load_buf(good, len, "oom.json", &s, &err);
+      esmc_alloc_fail_at(0);
+      if(rc == 0) {
+        esmc_scenario_free(&s);
+        break;
+      }
+      if(strcmp(err.message, "out of memory") != 0)
+        fail_msg("allocation %u: %s", (unsigned)n, err.message);
+      assert_null(s.id);
+    }
+    assert_true(n < 100000);
+    esmc_free(good);
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_scenario_defaults),
+      cmocka_unit_test(test_cap_names),
+      cmocka_unit_test(test_json_layer),
+      cmocka_unit_test(test_load_full),
+      cmocka_unit_test(test_load_dynamodb),
+      cmocka_unit_test(test_bad_inputs),
+      cmocka_unit_test(test_embedded_nul),
+      cmocka_unit_test(test_error_format),
+      cmocka_unit_test(test_file_errors),
+      cmocka_unit_test(test_file_too_large),
+      cmocka_unit_test(test_truncations),
+      cmocka_unit_test(test_mutations),
+      cmocka_unit_test(test_random_bytes),
+      cmocka_unit_test(test_alloc_failures),
+  };
+  return cmocka_run_group_tests_name("harness.case_load", tests, NULL, NULL);
+}
