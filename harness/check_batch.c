@@ -405,11 +405,13 @@ static void put_result(struct esmc_buf *b, const struct esmc_check_ctx *c,
     esmc_buf_puts(b, "succeeded");
     break;
   case ESMC_R_FAILURE:
-    esmc_buf_printf(b, "failed (%s)",
-                    v->why[0] ? v->why
-                    : inv_outcome(c, v) == ESMC_INVOKE_FUNCTION_ERROR
-                        ? "Unhandled"
-                        : "whole-batch failure");
+    if(inv_outcome(c, v) == ESMC_INVOKE_FUNCTION_ERROR)
+      esmc_buf_printf(b, "failed (%s)", hev(c, v->done_ev)->text2
+                                            ? hev(c, v->done_ev)->text2
+                                            : "Unhandled");
+    else
+      esmc_buf_printf(b, "failed (%s)",
+                      v->why[0] ? v->why : "whole-batch failure");
     break;
   case ESMC_R_PARTIAL:
     esmc_buf_printf(b, "reported a partial failure from %s",
@@ -954,6 +956,7 @@ void esmc_check_record_age(struct esmc_check_ctx *c)
   struct esmc_buf b;
   size_t i;
   uint32_t k, rid;
+  uint8_t *covered;
 
   if(cfg_timeline_build(c, &cfgs)) {
     ESMC_VEC_FREE(cfgs);
@@ -1017,13 +1020,24 @@ void esmc_check_record_age(struct esmc_check_ctx *c)
   }
 
   /* AGE-3: an expired record checkpointed past without a RecordAgeExceeded
-   * record, though a destination is configured. */
-  for(rid = 0; rid < w->nrecords && rid < UINT32_MAX; rid++) {
+   * record (even an undelivered one), though a destination is configured. */
+  covered = esmc_calloc((size_t)w->nrecords + 1, 1);
+  for(i = 0; covered && i < an->ndest; i++) {
+    const struct esmc_adest *d = &an->dest[i];
+    uint32_t x;
+    if(!d->range_known || d->shard >= w->nshards ||
+       strcmp(d->condition, "RecordAgeExceeded") != 0)
+      continue;
+    for(x = d->first_index; x <= d->last_index && x < w->shards[d->shard].n;
+        x++)
+      covered[w->shards[d->shard].rids[x]] = 1;
+  }
+  for(rid = 0; covered && rid < w->nrecords; rid++) {
     const struct esmc_arec *r = &an->rec[rid];
     const struct esmc_hevent *e;
     const struct esmc_effective_config *cfg;
-    if(r->fate != ESMC_FATE_SKIPPED || r->settled_ev == ESMC_NONE ||
-       r->settled_ev >= w->hist.n)
+    if(r->fate != ESMC_FATE_SKIPPED || covered[rid] ||
+       r->settled_ev == ESMC_NONE || r->settled_ev >= w->hist.n)
       continue;
     e = hev(c, r->settled_ev);
     cfg = cfg_at(&cfgs, r->settled_ev);
@@ -1040,6 +1054,7 @@ void esmc_check_record_age(struct esmc_check_ctx *c)
                     cfg->on_failure_destination);
     report_buf(c, e->t, &b);
   }
+  esmc_free(covered);
   esmc_buf_free(&b);
   ESMC_VEC_FREE(cfgs);
 }
@@ -1710,14 +1725,33 @@ void esmc_check_destination(struct esmc_check_ctx *c)
 /* ------------------------------------------------------------------------ */
 /* BATCH-3..5: windows, latency and fill (SHOULD).                           */
 
-/* 1 when invocation i is the first delivery of every record it carries. */
-static int first_delivery(const struct esmc_check_ctx *c, size_t i)
+/* Per record: the first invocation that carried it, whatever its result
+ * (the analysis counts deliveries without the ones that were not run). */
+static size_t *first_carry_build(const struct esmc_check_ctx *c)
+{
+  size_t *fc = esmc_calloc((size_t)c->w->nrecords + 1, sizeof(size_t)), i;
+  uint32_t k;
+  if(!fc)
+    return NULL;
+  for(k = 0; k < c->w->nrecords; k++)
+    fc[k] = ESMC_NONE;
+  for(i = 0; i < c->an->ninv; i++)
+    for(k = 0; k < c->an->inv[i].n; k++) {
+      uint32_t rid = c->an->inv[i].rids[k];
+      if(rid < c->w->nrecords && fc[rid] == ESMC_NONE)
+        fc[rid] = i;
+    }
+  return fc;
+}
+
+/* 1 when invocation i is the first to carry every record it carries. */
+static int first_delivery(const struct esmc_check_ctx *c, const size_t *fc,
+                          size_t i)
 {
   const struct esmc_ainv *v = &c->an->inv[i];
   uint32_t k;
   for(k = 0; k < v->n; k++)
-    if(v->rids[k] >= c->w->nrecords ||
-       c->an->rec[v->rids[k]].first_delivery_inv != i)
+    if(v->rids[k] >= c->w->nrecords || fc[v->rids[k]] != i)
       return 0;
   return v->n > 0;
 }
@@ -1783,11 +1817,13 @@ void esmc_check_batch_window(struct esmc_check_ctx *c)
   struct shard_list sl;
   struct shard_walk sw;
   struct esmc_buf b;
-  size_t i;
+  size_t i, *fc;
 
   if(shard_list_build(c, &sl))
     return;
-  if(shard_walk_init(c, &sw)) {
+  fc = first_carry_build(c);
+  if(!fc || shard_walk_init(c, &sw)) {
+    esmc_free(fc);
     shard_walk_free(&sw);
     shard_list_free(&sl);
     return;
@@ -1801,7 +1837,7 @@ void esmc_check_batch_window(struct esmc_check_ctx *c)
     shard_walk_to(c, &sw, v->ev);
     if(v->shard >= w->nshards || v->cfg.window_s <= 0 ||
        v->cfg.parallelization_factor != 1 ||
-       v->n >= (uint32_t)v->cfg.batch_size || !first_delivery(c, i))
+       v->n >= (uint32_t)v->cfg.batch_size || !first_delivery(c, fc, i))
       continue;
     /* Well below 6 MB: two more records of the average size still fit. */
     bytes = hev(c, v->ev)->a;
@@ -1831,6 +1867,7 @@ void esmc_check_batch_window(struct esmc_check_ctx *c)
     report_buf(c, v->t_start, &b);
   }
   esmc_buf_free(&b);
+  esmc_free(fc);
   shard_walk_free(&sw);
   shard_list_free(&sl);
 }
@@ -1844,12 +1881,15 @@ void esmc_check_batch_latency(struct esmc_check_ctx *c)
   struct esmc_buf b;
   int64_t *first_iter;
   uint32_t s, x;
-  size_t i;
+  size_t i, *fc;
 
   memset(&rt, 0, sizeof(rt));
+  memset(&cfgs, 0, sizeof(cfgs));
   first_iter = esmc_calloc((size_t)w->nshards + 1, sizeof(int64_t));
-  if(!first_iter || cfg_timeline_build(c, &cfgs) ||
+  fc = first_carry_build(c);
+  if(!first_iter || !fc || cfg_timeline_build(c, &cfgs) ||
      run_timeline_build(c, &cfgs, &rt)) {
+    esmc_free(fc);
     esmc_free(first_iter);
     ESMC_VEC_FREE(cfgs);
     ESMC_VEC_FREE(rt);
@@ -1876,9 +1916,8 @@ void esmc_check_batch_latency(struct esmc_check_ctx *c)
       int64_t avail, allowed, delay;
       if(!r->in_scope)
         continue;
-      if(r->first_delivery_inv != ESMC_NONE &&
-         r->first_delivery_inv < an->ninv) {
-        f = &an->inv[r->first_delivery_inv];
+      if(fc[rid] != ESMC_NONE) {
+        f = &an->inv[fc[rid]];
         avail = w->records[rid].at_ms;
         if(settled_max > avail)
           avail = settled_max;
@@ -1895,7 +1934,7 @@ void esmc_check_batch_latency(struct esmc_check_ctx *c)
                           "1000 ms poll interval and 1000 ms slack allow %"
                           PRId64 " ms",
                           rname(w, rid), rseq(w, rid), sh->id, avail,
-                          w->records[rid].at_ms, r->first_delivery_inv + 1,
+                          w->records[rid].at_ms, fc[rid] + 1,
                           f->t_start, delay, f->cfg.window_s, allowed);
           report_buf(c, f->t_start, &b);
         }
@@ -1908,6 +1947,7 @@ void esmc_check_batch_latency(struct esmc_check_ctx *c)
     }
   }
   esmc_buf_free(&b);
+  esmc_free(fc);
   esmc_free(first_iter);
   ESMC_VEC_FREE(cfgs);
   ESMC_VEC_FREE(rt);
@@ -1933,9 +1973,11 @@ void esmc_check_batch_fill(struct esmc_check_ctx *c)
   struct shard_walk sw;
   struct esmc_buf b;
   int filters = case_filters(w->sc);
-  size_t i;
+  size_t i, *fc;
 
-  if(shard_walk_init(c, &sw)) {
+  fc = first_carry_build(c);
+  if(!fc || shard_walk_init(c, &sw)) {
+    esmc_free(fc);
     shard_walk_free(&sw);
     return;
   }
@@ -1948,7 +1990,7 @@ void esmc_check_batch_fill(struct esmc_check_ctx *c)
     uint32_t x, extra = 0;
     shard_walk_to(c, &sw, v->ev);
     if(v->shard >= w->nshards || v->cfg.parallelization_factor != 1 ||
-       v->n >= (uint32_t)v->cfg.batch_size || !first_delivery(c, i) ||
+       v->n >= (uint32_t)v->cfg.batch_size || !first_delivery(c, fc, i) ||
        sw.last_get[v->shard] == ESMC_NONE)
       continue;
     bytes = hev(c, v->ev)->a;
@@ -1962,8 +2004,7 @@ void esmc_check_batch_fill(struct esmc_check_ctx *c)
       const struct esmc_arec *r = &an->rec[sh->rids[x]];
       if(!r->in_scope || expired_at(w, &v->cfg, sh->rids[x], v->t_start))
         break;
-      if(r->first_delivery_inv == ESMC_NONE ? filters
-                                            : r->first_delivery_inv <= i)
+      if(fc[sh->rids[x]] == ESMC_NONE ? filters : fc[sh->rids[x]] <= i)
         break;
       extra++;
     }
@@ -1982,5 +2023,6 @@ void esmc_check_batch_fill(struct esmc_check_ctx *c)
     report_buf(c, v->t_start, &b);
   }
   esmc_buf_free(&b);
+  esmc_free(fc);
   shard_walk_free(&sw);
 }

@@ -434,8 +434,11 @@ static int scan_doc(struct scan *sc)
     if(depth == 0 && c != '{' && c != '[') {
       if(c == '"' || c == '-' || is_digit(c) || c == 't' || c == 'f' ||
          c == 'n')
-        return scan_fail(sc, sc->i,
-                         "the document must be a JSON object or array");
+        return scan_fail(sc, sc->i, "expected a JSON object or array, found "
+                         "%s", c == '"'   ? "a string"
+                               : c == 't' || c == 'f' ? "a boolean"
+                               : c == 'n' ? "null"
+                                          : "a number");
       return scan_fail(sc, sc->i, "unexpected %s, expected a JSON object",
                        what);
     }

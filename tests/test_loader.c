@@ -602,7 +602,7 @@ static const struct bad_case bad_cases[] = {
      1, 1, "the case must be a JSON object, found an array"},
     {"top_level_string",
      "\"x\"",
-     1, 1, "the document must be a JSON object or array"},
+     1, 1, "expected a JSON object or array, found a string"},
     {"mapping_not_object",
      "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[],\"requires\":[],\"source\":\"kinesis\",\n\"mapping\":5}",
      2, 11, "mapping: expected an object, found a number"},
