@@ -9,6 +9,7 @@
  *   build/esmcheck-bench [--records N] [--shards S] [--batch B] [--seed N]
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* wait4 */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -778,7 +778,7 @@ static void complete(struct esmc_analysis *an, uint8_t *flags,
     break;
   case ESMC_INVOKE_FUNCTION_ERROR:
     iv->result = ESMC_R_FAILURE;
-    snprintf(iv->why, sizeof(iv->why), "the function failed (%s)",
+    snprintf(iv->why, sizeof(iv->why), "function error %s",
              e->text2 ? e->text2 : "Unhandled");
     break;
   default:

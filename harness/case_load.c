@@ -1134,8 +1134,9 @@ static const char *const then_keys[] = {"action",      "response",
                                         "error_type",  "error_message"};
 enum { RL_WHEN, RL_THEN, RL_COUNT };
 static const char *const rule_keys[] = {"when", "then"};
-static const char *const actions[] = {"ok",       "error",         "timeout",
-                                      "throttle", "service_error", "fail_items"};
+static const char *const actions[] = {"ok",       "error",
+                                      "timeout",  "throttle",
+                                      "service_error", "fail_items"};
 
 static int read_when(struct loader *ld, int tok, const char *path,
                      struct esmc_fn_rule *r)

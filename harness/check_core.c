@@ -595,14 +595,12 @@ void esmc_check_at_least_once(struct esmc_check_ctx *c)
                   "%" PRId64 " ms old", desc(&d, w, rid),
                   ad->condition[0] ? ad->condition : "failed", t, t - at);
     } else if(r->fate == ESMC_FATE_SKIPPED) {
-      enum discard why = discard_reason(c, &line, 0, rid, r->settled_ev);
       const struct esmc_hevent *e = ev_at(c, r->settled_ev);
-      if(why == D_AGE || why == D_TRIMMED)
-        continue;
-      if(!has_destination(cfg_at(&line, r->settled_ev)) &&
-         cfg_at(&line, r->settled_ev)->maximum_record_age_s >= 0 &&
-         e->t - at > (int64_t)cfg_at(&line, r->settled_ev)
-                             ->maximum_record_age_s * 1000)
+      const struct esmc_effective_config *cfg = cfg_at(&line, r->settled_ev);
+      /* Expired records may be dropped unseen (AGE-1, RETRY-3). */
+      if(e->t - at > w->sc->retention_ms ||
+         (cfg->maximum_record_age_s >= 0 &&
+          e->t - at > (int64_t)cfg->maximum_record_age_s * 1000))
         continue;
       esmc_report(c, e->t, "%s never reached the function but was "
                   "checkpointed past at t=%" PRId64 " ms (seq %s)",
@@ -729,9 +727,22 @@ void esmc_check_starting_position(struct esmc_check_ctx *c)
     if(want == UINT32_MAX || want == first_rid[s] ||
        w->records[first_rid[s]].index < w->records[want].index)
       continue;
+    /* Records before the first delivered one may have been reported or
+     * discarded without delivery (expired by MaximumRecordAgeInSeconds):
+     * the position was honoured if each of them was dealt with. */
+    for(j = w->records[want].index; j < w->records[first_rid[s]].index; j++) {
+      const struct esmc_arec *r = &an->rec[w->shards[s].rids[j]];
+      if(r->deliveries == 0 && r->fate != ESMC_FATE_REPORTED &&
+         r->fate != ESMC_FATE_SKIPPED)
+        break;
+    }
+    if(j == w->records[first_rid[s]].index)
+      continue;
+    want = w->shards[s].rids[j];
     iv = &an->inv[first_inv[s]];
     esmc_report(c, iv->t_start, "the first record delivered from %s was %s "
-                "in invocation #%zu at t=%" PRId64 " ms, but %s starts at %s",
+                "in invocation #%zu at t=%" PRId64 " ms, but %s starts at or "
+                "before %s, which was never delivered nor reported",
                 shard_name(w, s), desc(&d, w, first_rid[s]),
                 first_inv[s] + 1, iv->t_start,
                 position_name(cfg.starting_position), desc(&d, w, want));
@@ -881,11 +892,19 @@ static void report_order(struct esmc_check_ctx *c, struct descs *d,
   const struct esmc_world *w = c->w;
   const struct esmc_ainv *iv = &c->an->inv[k];
   struct esmc_buf b;
+  if(inv_carries(iv, blocker, NULL)) {
+    /* The earlier record comes later in this very batch. */
+    esmc_report(c, iv->t_start, "invocation #%zu at t=%" PRId64 " ms "
+                "carries %s before the earlier %s of the same %s", k + 1,
+                iv->t_start, desc(d, w, rid), desc(d, w, blocker),
+                by_key ? "partition key" : "shard");
+    return;
+  }
   esmc_buf_init(&b);
   explain_state(c, blocker, iv->ev, &b);
   esmc_report(c, iv->t_start, "%s was invoked in invocation #%zu at t=%"
               PRId64 " ms while the earlier %s of the same %s was not yet "
-              "done (%s)", desc(d, w, rid), k + 1, iv->t_start,
+              "done: %s", desc(d, w, rid), k + 1, iv->t_start,
               desc(d, w, blocker), by_key ? "partition key" : "shard",
               b.oom || !b.data ? "" : b.data);
   esmc_buf_free(&b);
@@ -913,7 +932,8 @@ static void order_batch(struct esmc_check_ctx *c, struct descs *d,
     if(o->last[g] != UINT32_MAX &&
        w->records[o->last[g]].index >= w->records[rid].index) {
       esmc_report(c, iv->t_start, "invocation #%zu at t=%" PRId64 " ms "
-                  "carries %s after %s of the same %s", k + 1, iv->t_start,
+                  "carries %s after %s of the same %s, out of sequence order",
+                  k + 1, iv->t_start,
                   desc(d, w, rid), desc(d, w, o->last[g]),
                   by_key ? "partition key" : "shard");
       o->last[g] = rid;
@@ -925,7 +945,9 @@ static void order_batch(struct esmc_check_ctx *c, struct descs *d,
     /* (ii) Every earlier record of the order key is done, or precedes it
      * in this batch. */
     p = order_ptr(an, o, g, iv->ev);
-    if(o->pos[rid] > p && o->pos[rid] - p != o->cnt[g]) {
+    if(o->pos[rid] > p && o->pos[rid] - p != o->cnt[g] && reported(c)) {
+      esmc_report(c, iv->t_start, "more");
+    } else if(o->pos[rid] > p && o->pos[rid] - p != o->cnt[g]) {
       uint32_t q, blocker = UINT32_MAX;
       for(q = p; q < o->pos[rid] && blocker == UINT32_MAX; q++) {
         uint32_t cand = o->list[o->start[g] + q], x;
@@ -937,10 +959,7 @@ static void order_batch(struct esmc_check_ctx *c, struct descs *d,
       }
       if(blocker == UINT32_MAX)
         blocker = o->list[o->start[g] + p];
-      if(reported(c))
-        esmc_report(c, iv->t_start, "more");
-      else
-        report_order(c, d, k, rid, blocker, by_key);
+      report_order(c, d, k, rid, blocker, by_key);
     }
     if(o->pos[rid] >= p)
       o->cnt[g]++;
@@ -1056,7 +1075,7 @@ static void report_uncovered(struct esmc_check_ctx *c, struct descs *d,
     esmc_buf_printf(&b, ", and it was not reported to %s first",
                     cfg->on_failure_destination);
   esmc_report(c, e->t, "the checkpoint of %s at seq %s (t=%" PRId64 " ms) "
-              "covers %s, which had not succeeded (%s)", shard_name(w, e->shard),
+              "covers %s, which had not succeeded: %s", shard_name(w, e->shard),
               ev_text(e), e->t, desc(d, w, rid),
               b.oom || !b.data ? "" : b.data);
   esmc_buf_free(&b);

@@ -105,7 +105,8 @@ int esmc_json_expect(const struct esmc_json_doc *doc, int tok,
 /* The exact source text of a value (for raw JSON kept as text). */
 const char *esmc_json_raw(const struct esmc_json_doc *doc, int tok,
                           size_t *len);
-char *esmc_json_raw_dup(const struct esmc_json_doc *doc, int tok); /* NULL: OOM */
+/* A NUL-terminated copy of the source text; NULL when out of memory. */
+char *esmc_json_raw_dup(const struct esmc_json_doc *doc, int tok);
 
 /* Iterate the members of an object or the elements of an array:
  *   struct esmc_json_iter it; int k, v;

@@ -106,9 +106,9 @@ int esmc_adapter_load(const char *spec, struct esmc_loaded_adapter *l)
     l->a = entry(ESMC_ABI_VERSION);
   }
   if(esmc_adapter_check(l->a, l->error, sizeof(l->error))) {
-    char tmp[512];
-    snprintf(tmp, sizeof(tmp), "adapter %s: %s", spec, l->error);
-    snprintf(l->error, sizeof(l->error), "%s", tmp);
+    char tmp[sizeof(l->error)];
+    memcpy(tmp, l->error, sizeof(tmp));
+    snprintf(l->error, sizeof(l->error), "adapter %.200s: %.300s", spec, tmp);
     l->a = NULL;
     return -1;
   }

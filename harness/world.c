@@ -374,10 +374,15 @@ int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
       r->pub.event_id = r->event_id;
       r->pub.ddb_event_name = cr->event_name ? cr->event_name : ESMC_DDB_INSERT;
       r->pub.ddb_keys_json = cr->keys_json ? cr->keys_json : "{}";
-      r->pub.ddb_new_image_json = cr->new_image_json;
-      r->pub.ddb_old_image_json = cr->old_image_json;
       r->pub.ddb_stream_view_type =
           sc->stream_view_type ? sc->stream_view_type : "NEW_AND_OLD_IMAGES";
+      /* The stream keeps only the images its view type asks for. */
+      if(strcmp(r->pub.ddb_stream_view_type, "NEW_IMAGE") == 0 ||
+         strcmp(r->pub.ddb_stream_view_type, "NEW_AND_OLD_IMAGES") == 0)
+        r->pub.ddb_new_image_json = cr->new_image_json;
+      if(strcmp(r->pub.ddb_stream_view_type, "OLD_IMAGE") == 0 ||
+         strcmp(r->pub.ddb_stream_view_type, "NEW_AND_OLD_IMAGES") == 0)
+        r->pub.ddb_old_image_json = cr->old_image_json;
       r->pub.ddb_size_bytes =
           strlen(r->pub.ddb_keys_json) +
           (cr->new_image_json ? strlen(cr->new_image_json) : 0) +
@@ -749,12 +754,25 @@ static esmc_status h_get_shard_iterator(void *ctx, const char *shard_id,
     break;
   case ESMC_ITER_AT_SEQUENCE_NUMBER:
   case ESMC_ITER_AFTER_SEQUENCE_NUMBER: {
-    const struct esmc_wrecord *r = esmc_world_record_by_seq(w, seq);
-    if(!r || r->shard != (uint32_t)s) {
+    /* Any decimal position: the first record at or above (AT) or above
+     * (AFTER) it. A checkpoint need not name a record. */
+    uint32_t a = 0, z = sh->n;
+    size_t k, len = seq ? strlen(seq) : 0;
+    for(k = 0; k < len && seq[k] >= '0' && seq[k] <= '9'; k++)
+      ;
+    if(len == 0 || k != len || len >= 64) {
       st = ESMC_E_INVALID_PARAMETER;
       break;
     }
-    pos = r->index + (type == ESMC_ITER_AFTER_SEQUENCE_NUMBER);
+    while(a < z) {
+      uint32_t mid = a + (z - a) / 2;
+      int c = esmc_seq_cmp(w->records[sh->rids[mid]].seq, seq);
+      if(c < 0 || (c == 0 && type == ESMC_ITER_AFTER_SEQUENCE_NUMBER))
+        a = mid + 1;
+      else
+        z = mid;
+    }
+    pos = a;
     if(pos < lo)
       st = ESMC_E_TRIMMED;
     break;
@@ -1332,10 +1350,8 @@ static void check_ddb(const struct esmc_world *w, const struct jdoc *d, int rec,
   static const char *const names[] = {"?", "INSERT", "MODIFY", "REMOVE"};
   int dd = j_get(d, rec, "dynamodb"), v;
   const char *view = r->pub.ddb_stream_view_type;
-  int want_new = r->pub.ddb_new_image_json &&
-                 (strcmp(view, "NEW_IMAGE") == 0 || strcmp(view, "NEW_AND_OLD_IMAGES") == 0);
-  int want_old = r->pub.ddb_old_image_json &&
-                 (strcmp(view, "OLD_IMAGE") == 0 || strcmp(view, "NEW_AND_OLD_IMAGES") == 0);
+  int want_new = r->pub.ddb_new_image_json != NULL;
+  int want_old = r->pub.ddb_old_image_json != NULL;
   check_str(d, rec, "eventID", r->event_id, idx, tmp, problem);
   check_str(d, rec, "eventName", names[r->pub.ddb_event_name & 3], idx, tmp, problem);
   check_str(d, rec, "eventSource", "aws:dynamodb", idx, tmp, problem);
@@ -1377,7 +1393,7 @@ static void check_ddb(const struct esmc_world *w, const struct jdoc *d, int rec,
             r->pub.ddb_new_image_json);
   if(!want_new && v >= 0)
     PROBLEM("Records[%ld].dynamodb.NewImage: present, but the stream view type "
-            "%s and event %s carry none", idx, view, names[r->pub.ddb_event_name & 3]);
+            "%s and the record carry none", idx, view);
   v = j_get(d, dd, "OldImage");
   if(want_old && (v < 0 || !json_text_eq(d->s + d->t[v].start,
                                          (size_t)(d->t[v].end - d->t[v].start),
@@ -1387,7 +1403,7 @@ static void check_ddb(const struct esmc_world *w, const struct jdoc *d, int rec,
             r->pub.ddb_old_image_json);
   if(!want_old && v >= 0)
     PROBLEM("Records[%ld].dynamodb.OldImage: present, but the stream view type "
-            "%s and event %s carry none", idx, view, names[r->pub.ddb_event_name & 3]);
+            "%s and the record carry none", idx, view);
 }
 
 long esmc_world_decode_payload(const struct esmc_world *w, const char *payload,
@@ -1524,6 +1540,24 @@ static void format_error(char *dst, size_t n, const struct esmc_error *err)
   snprintf(dst, n, "%s: %s", code[0] ? code : "(no code)", msg);
 }
 
+/* Fill in the outcome of a CREATE or UPDATE recorded before the call. */
+static void finish_call(struct esmc_world *w, long ev, esmc_status st,
+                        const char *text)
+{
+  struct esmc_hevent *e;
+  if(ev < 0)
+    return;
+  e = &w->hist.ev[ev];
+  e->status = st;
+  if(text[0]) {
+    e->text = esmc_strdup(text);
+    if(!e->text)
+      w->hist.oom = 1;
+    else
+      e->text_len = strlen(text);
+  }
+}
+
 static int do_create(struct esmc_world *w, int restart)
 {
   struct esmc_world_internal *in = w->in;
@@ -1532,6 +1566,7 @@ static int do_create(struct esmc_world *w, int restart)
   struct esmc_mapping_config cfg;
   struct esmc_error err;
   esmc_status st;
+  long ev;
   char text[ESMC_ERROR_CODE_MAX + ESMC_ERROR_MESSAGE_MAX + 4];
 
   inc = esmc_calloc(1, sizeof(*inc));
@@ -1567,6 +1602,9 @@ static int do_create(struct esmc_world *w, int restart)
   memset(&err, 0, sizeof(err));
   inc->live = 1; /* host calls from inside create() are allowed */
   m->cur = inc;
+  /* Recorded before the call, so host calls made inside create() follow it;
+   * the status is filled in when create() returns. */
+  ev = record(w, ESMC_H_CREATE, 0, 0, ESMC_NO_SHARD, 0, restart, 0, NULL, 0);
   st = in->adapter->create(&inc->host, &cfg, &inc->state, &err);
   text[0] = '\0';
   if(st != ESMC_OK) {
@@ -1580,8 +1618,7 @@ static int do_create(struct esmc_world *w, int restart)
     }
     m->create_failed = 1;
   }
-  record(w, ESMC_H_CREATE, 0, st, ESMC_NO_SHARD, 0, restart, 0,
-         text[0] ? text : NULL, strlen(text));
+  finish_call(w, ev, st, text);
   check_status(w, st, "create");
   return 0;
 }
@@ -1606,12 +1643,15 @@ static void do_update(struct esmc_world *w, size_t ev_index)
   struct esmc_mapping_config cfg;
   struct esmc_error err;
   esmc_status st;
+  long ev;
   char text[ESMC_ERROR_CODE_MAX + ESMC_ERROR_MESSAGE_MAX + 4];
   if(!m->cur)
     return;
   build_config(w, &ce->update, &cfg);
   memset(&err, 0, sizeof(err));
   text[0] = '\0';
+  ev = record(w, ESMC_H_UPDATE, 0, 0, ESMC_NO_SHARD, 0, (int64_t)ev_index, 0,
+              NULL, 0);
   if(!w->in->adapter->update)
     st = ESMC_E_UNSUPPORTED;
   else
@@ -1620,8 +1660,7 @@ static void do_update(struct esmc_world *w, size_t ev_index)
     format_error(text, sizeof(text), &err);
   else if(ce->update.enabled != ESMC_UNSET)
     m->enabled = ce->update.enabled != 0;
-  record(w, ESMC_H_UPDATE, 0, st, ESMC_NO_SHARD, 0, (int64_t)ev_index, 0,
-         text[0] ? text : NULL, strlen(text));
+  finish_call(w, ev, st, text);
   check_status(w, st, "update");
 }
 
@@ -1657,7 +1696,8 @@ static void do_complete(struct esmc_world *w, size_t index)
   r.payload_len = iv->response.len;
   st = w->in->adapter->on_invoke_complete(iv->inc->state, index + 1, &r);
   check_status(w, st, "on_invoke_complete");
-  esmc_buf_free(&iv->response); /* recorded in the history already */
+  /* The callback may have invoked again and moved the array: re-fetch. */
+  esmc_buf_free(&w->in->invs[index].response); /* in the history already */
 }
 
 static int schedule(struct esmc_world *w, int64_t t, enum qkind kind,

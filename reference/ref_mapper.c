@@ -241,6 +241,32 @@ static void ref_checkpoint(struct ref_shard *s, const char *seq)
     ref_set_str(&s->checkpoint, seq);
 }
 
+/* Makes the starting point durable: before the first record read from a
+ * shard with no checkpoint, checkpoint the position just below it. Records
+ * below it are outside the starting position, so nothing is claimed done
+ * that is not; a restart then resumes here instead of re-resolving LATEST or
+ * AT_TIMESTAMP (CKPT-3). */
+static void ref_checkpoint_before(struct ref_shard *s, const char *seq)
+{
+  char below[128];
+  size_t n = strlen(seq), i;
+  if(n == 0 || n >= sizeof(below))
+    return;
+  memcpy(below, seq, n + 1);
+  for(i = n; i-- > 0;) {
+    if(below[i] > '0') {
+      below[i]--;
+      break;
+    }
+    below[i] = '9';
+  }
+  if(i == (size_t)-1)
+    return; /* seq was zero: nothing lies below it */
+  for(i = 0; below[i] == '0' && below[i + 1]; i++)
+    ;
+  ref_checkpoint(s, below + i);
+}
+
 static void ref_batch_reset_counts(struct ref_shard *s)
 {
   s->attempts = 0;
@@ -532,6 +558,8 @@ static enum ref_poll_result ref_poll(struct ref_shard *s, esmc_status *fatal)
        (s->checkpoint &&
         ref_seq_compare(r->sequence_number, s->checkpoint) <= 0))
       continue; /* Already read, or done before a restart. */
+    if(!s->checkpoint && !s->last_read)
+      ref_checkpoint_before(s, r->sequence_number);
     if(ref_q_push(s, r, ref_record_json_len(&m->cfg, r)) != 0 ||
        ref_set_str(&s->last_read, r->sequence_number) != 0) {
       *fatal = ESMC_E_NOMEM;

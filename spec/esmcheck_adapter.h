@@ -313,8 +313,11 @@ struct esmc_host {
   esmc_status (*list_shards)(void *ctx, const struct esmc_shard **shards,
                              size_t *count);
   /* Streams: GetShardIterator. sequence_number is used by the AT_/AFTER_
-   * types, timestamp_ms by AT_TIMESTAMP. Returns ESMC_E_NOT_FOUND for an
-   * unknown shard, ESMC_E_TRIMMED for a trimmed position. */
+   * types (any decimal position, not necessarily a record's: the iterator
+   * starts at the first record at or above / above it), timestamp_ms by
+   * AT_TIMESTAMP. Returns ESMC_E_NOT_FOUND for an unknown shard,
+   * ESMC_E_INVALID_PARAMETER for a malformed sequence number, ESMC_E_TRIMMED
+   * for a trimmed position. */
   esmc_status (*get_shard_iterator)(void *ctx, const char *shard_id,
                                     enum esmc_iterator_type type,
                                     const char *sequence_number,
@@ -345,8 +348,10 @@ struct esmc_host {
   /* The checkpoint store: one value per shard. A checkpoint at sequence
    * number S for a shard declares that every record of that shard up to and
    * including S is done (processed, filtered out, or discarded): after a
-   * restart nothing at or below S will be read again. ending the shard:
-   * pass the shard's last sequence number. */
+   * restart nothing at or below S will be read again. S need not name a
+   * record: a mapper may checkpoint the position just below the first record
+   * it reads, to make its starting position durable. To end a shard, pass
+   * the shard's last sequence number. */
   esmc_status (*checkpoint)(void *ctx, const char *shard_id,
                             const char *sequence_number);
   /* The last checkpoint of a shard. *sequence_number is NULL when the shard
