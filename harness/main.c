@@ -20,17 +20,17 @@
 #define EXIT_HARNESS 99
 #define DEFAULT_SEED UINT64_C(20241)
 
-static const char *const usage_main =
-    "usage: esmcheck <command> [options]\n"
-    "\n"
-    "Commands:\n"
-    "  run      run the case corpus against an adapter and write reports\n"
-    "  list     list the cases of a corpus\n"
-    "  explain  run one case and print its timeline and verdict\n"
-    "\n"
-    "Run 'esmcheck <command> --help' for the options of a command.\n"
-    "esmcheck " ESMC_VERSION ", specification " ESMC_SPEC_VERSION
-    ", adapter ABI %d\n";
+#define USAGE_MAIN \
+    "usage: esmcheck <command> [options]\n" \
+    "\n" \
+    "Commands:\n" \
+    "  run      run the case corpus against an adapter and write reports\n" \
+    "  list     list the cases of a corpus\n" \
+    "  explain  run one case and print its timeline and verdict\n" \
+    "\n" \
+    "Run 'esmcheck <command> --help' for the options of a command.\n" \
+    "esmcheck " ESMC_VERSION ", specification " ESMC_SPEC_VERSION \
+    ", adapter ABI %d\n"
 
 static const char *const usage_run =
     "usage: esmcheck run [--adapter reference|PATH.so] [--cases DIR]\n"
@@ -510,7 +510,7 @@ int main(int argc, char **argv)
   setvbuf(stdout, NULL, _IOLBF, 0);
   if(!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
      strcmp(cmd, "help") == 0) {
-    printf(usage_main, ESMC_ABI_VERSION);
+    printf(USAGE_MAIN, ESMC_ABI_VERSION);
     return cmd ? 0 : EXIT_USAGE;
   }
   if(strcmp(cmd, "--version") == 0) {
@@ -525,6 +525,6 @@ int main(int argc, char **argv)
   if(strcmp(cmd, "explain") == 0)
     return cmd_explain(argc - 2, argv + 2);
   fprintf(stderr, "esmcheck: unknown command '%s'\n\n", cmd);
-  fprintf(stderr, usage_main, ESMC_ABI_VERSION);
+  fprintf(stderr, USAGE_MAIN, ESMC_ABI_VERSION);
   return EXIT_USAGE;
 }
