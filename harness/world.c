@@ -220,7 +220,8 @@ struct esmc_world_internal {
   struct esmc_run_outcome *out;
   uint64_t invocation_count;
   uint32_t *scope_start;            /* per shard; UINT32_MAX: not read yet */
-  char **names;                     /* per rid: case id */
+  jsmntok_t *toks;                  /* payload decoding, reused */
+  size_t captoks;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -445,6 +446,7 @@ void esmc_world_free(struct esmc_world *w)
     esmc_free(in->sorted_by_seq);
     esmc_free(in->deliveries);
     esmc_free(in->rule_uses);
+    esmc_free(in->toks);
     esmc_free(in);
   }
   for(i = 0; i < w->nshards && w->shards; i++)
@@ -1212,6 +1214,10 @@ static void j_str(const struct jdoc *d, int i, struct esmc_buf *out)
 {
   const char *p = d->s + d->t[i].start, *e = d->s + d->t[i].end;
   esmc_buf_reset(out);
+  if(!memchr(p, '\\', (size_t)(e - p))) {
+    esmc_buf_put(out, p, (size_t)(e - p));
+    return;
+  }
   while(p < e) {
     if(*p != '\\') {
       esmc_buf_putc(out, *p++);
@@ -1312,8 +1318,19 @@ static void check_kinesis(const struct esmc_world *w, const struct jdoc *d,
   check_str(d, rec, "eventSource", "aws:kinesis", idx, tmp, problem);
   check_str(d, rec, "eventVersion", "1.0", idx, tmp, problem);
   check_str(d, rec, "eventName", "aws:kinesis:record", idx, tmp, problem);
-  snprintf(want, sizeof(want), "%s:%s", r->pub.shard_id, r->seq);
-  check_str(d, rec, "eventID", want, idx, tmp, problem);
+  v = j_get(d, rec, "eventID");
+  {
+    size_t ls = strlen(r->pub.shard_id), lq = strlen(r->seq);
+    int ok = v >= 0 && d->t[v].type == JSMN_STRING &&
+             (size_t)(d->t[v].end - d->t[v].start) == ls + 1 + lq &&
+             memcmp(d->s + d->t[v].start, r->pub.shard_id, ls) == 0 &&
+             d->s[d->t[v].start + (int)ls] == ':' &&
+             memcmp(d->s + d->t[v].start + ls + 1, r->seq, lq) == 0;
+    if(!ok) {
+      snprintf(want, sizeof(want), "%s:%s", r->pub.shard_id, r->seq);
+      check_str(d, rec, "eventID", want, idx, tmp, problem);
+    }
+  }
   check_str(d, rec, "invokeIdentityArn", w->role_arn, idx, tmp, problem);
   check_str(d, rec, "awsRegion", w->region, idx, tmp, problem);
   check_str(d, rec, "eventSourceARN", w->stream_arn, idx, tmp, problem);
@@ -1333,9 +1350,12 @@ static void check_kinesis(const struct esmc_world *w, const struct jdoc *d,
             "number of epoch seconds", idx);
   } else {
     char num[64];
-    int len = d->t[v].end - d->t[v].start;
+    size_t len = (size_t)(d->t[v].end - d->t[v].start);
     double got, exp = (double)r->pub.approximate_arrival_ms / 1000.0;
-    snprintf(num, sizeof(num), "%.*s", len < 63 ? len : 63, d->s + d->t[v].start);
+    if(len > sizeof(num) - 1)
+      len = sizeof(num) - 1;
+    memcpy(num, d->s + d->t[v].start, len);
+    num[len] = '\0';
     got = strtod(num, NULL);
     if(got - exp > 0.0005 || exp - got > 0.0005)
       PROBLEM("Records[%ld].kinesis.approximateArrivalTimestamp is %s; expected "
@@ -1419,35 +1439,44 @@ long esmc_world_decode_payload(const struct esmc_world *w, const char *payload,
   int kin = w->sc->source != ESMC_SOURCE_DYNAMODB;
 
   *rids_out = NULL;
-  jsmn_init(&p);
-  n = jsmn_parse(&p, payload ? payload : "", len, NULL, 0);
+  /* One pass into a reused token buffer, grown when jsmn runs out. */
+  for(;;) {
+    struct esmc_world_internal *in = w->in;
+    if(in->toks) { /* jsmn only counts when given no buffer */
+      jsmn_init(&p);
+      n = jsmn_parse(&p, payload ? payload : "", len, in->toks,
+                     (unsigned)in->captoks);
+      if(n != JSMN_ERROR_NOMEM)
+        break;
+    }
+    {
+      size_t ncap = in->captoks ? in->captoks * 2 : len / 8 + 64;
+      jsmntok_t *nt = esmc_realloc(in->toks, ncap * sizeof(jsmntok_t));
+      if(!nt)
+        return -1;
+      in->toks = nt;
+      in->captoks = ncap;
+    }
+  }
   if(n <= 0) {
     PROBLEM("the event payload is not valid JSON (at byte %u)", p.pos);
     return -1;
   }
   d.s = payload;
   d.n = n;
-  d.t = esmc_malloc(sizeof(jsmntok_t) * (size_t)n);
-  if(!d.t)
-    return -1;
-  jsmn_init(&p);
-  jsmn_parse(&p, payload, len, d.t, (unsigned)n);
+  d.t = w->in->toks;
   if(d.t[0].type != JSMN_OBJECT || j_skip(&d, 0) != n) {
     PROBLEM("the event payload is not a single JSON object");
-    esmc_free(d.t);
     return -1;
   }
   recs = j_get(&d, 0, "Records");
   if(recs < 0 || d.t[recs].type != JSMN_ARRAY) {
     PROBLEM("the event has no \"Records\" array");
-    esmc_free(d.t);
     return -1;
   }
   rids = esmc_malloc(sizeof(uint32_t) * (size_t)(d.t[recs].size + 1));
-  if(!rids) {
-    esmc_free(d.t);
+  if(!rids)
     return -1;
-  }
   esmc_buf_init(&tmp);
   for(i = recs + 1, k = 0; k < d.t[recs].size; k++, i = j_skip(&d, i)) {
     int inner, sv;
@@ -1477,7 +1506,6 @@ long esmc_world_decode_payload(const struct esmc_world *w, const char *payload,
       check_ddb(w, &d, i, k, r, &tmp, problem);
   }
   esmc_buf_free(&tmp);
-  esmc_free(d.t);
   *rids_out = rids;
   return count;
 }
