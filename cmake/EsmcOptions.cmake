@@ -1,6 +1,7 @@
 # Every build option of esmcheck lives in this one file.
 option(ESMC_WERROR "Treat compiler warnings as errors" OFF)
 option(ESMC_TESTS "Build the cmocka unit tests (needs libcmocka-dev)" ON)
+option(ESMC_FUZZ "Build libFuzzer targets too (clang only)" OFF)
 set(ESMC_SANITIZE "" CACHE STRING
     "Comma-separated sanitizers, e.g. address,undefined")
 
@@ -13,4 +14,7 @@ if(ESMC_SANITIZE)
   add_compile_options(-fsanitize=${ESMC_SANITIZE} -fno-sanitize-recover=all
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=${ESMC_SANITIZE})
+endif()
+if(ESMC_FUZZ AND NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "ESMC_FUZZ=ON needs clang: CC=clang cmake -DESMC_FUZZ=ON ...")
 endif()
