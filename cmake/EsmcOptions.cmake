@@ -18,3 +18,7 @@ endif()
 if(ESMC_FUZZ AND NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
   message(FATAL_ERROR "ESMC_FUZZ=ON needs clang: CC=clang cmake -DESMC_FUZZ=ON ...")
 endif()
+if(ESMC_FUZZ)
+  # Coverage instrumentation everywhere; only fuzz targets link libFuzzer.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

@@ -22,6 +22,13 @@ static int reported(const struct esmc_check_ctx *c)
   return o->n > 0 && o->v[o->n - 1].property == c->current;
 }
 
+/* A checker that cannot allocate says so rather than passing silently. */
+static void out_of_memory(struct esmc_check_ctx *c)
+{
+  esmc_report(c, -1, "esmcheck ran out of memory while checking this "
+              "property");
+}
+
 static const struct esmc_hevent *ev_at(const struct esmc_check_ctx *c,
                                        size_t i)
 {
@@ -495,14 +502,18 @@ void esmc_check_no_loss(struct esmc_check_ctx *c)
   int filtered = filters_configured(w->sc), cut = run_cut_short(c);
   int disabled_at_end;
 
-  if(cfgline_build(w, &line) != 0)
+  if(cfgline_build(w, &line) != 0) {
+    out_of_memory(c);
     return;
+  }
   disabled_at_end = line.cfg[line.n - 1].enabled == 0;
   descs_init(&d);
   if(cut) {
     head = esmc_malloc((w->nshards ? w->nshards : 1) * sizeof(*head));
-    if(!head)
+    if(!head) {
+      out_of_memory(c);
       goto out;
+    }
     memset(head, 0xff, (w->nshards ? w->nshards : 1) * sizeof(*head));
     for(rid = 0; rid < w->nrecords; rid++) {
       uint32_t s = w->records[rid].shard;
@@ -546,20 +557,32 @@ out:
 /* ------------------------------------------------------------------------ */
 /* at_least_once (GEN-2).                                                    */
 
-/* The first successful destination send that covers rid, or NULL. */
-static const struct esmc_adest *dest_covering(const struct esmc_check_ctx *c,
-                                              uint32_t rid)
+/* By rid: the first successful destination send covering it, as an index
+ * in an->dest (ESMC_NONE when none). NULL when out of memory. */
+static size_t *first_reports(const struct esmc_check_ctx *c)
 {
-  const struct esmc_wrecord *wr = &c->w->records[rid];
+  const struct esmc_world *w = c->w;
+  size_t *first = esmc_malloc((w->nrecords ? w->nrecords : 1) *
+                              sizeof(*first));
   size_t k;
+  uint32_t rid, j;
+  if(!first)
+    return NULL;
+  for(rid = 0; rid < w->nrecords; rid++)
+    first[rid] = ESMC_NONE;
   for(k = 0; k < c->an->ndest; k++) {
     const struct esmc_adest *ad = &c->an->dest[k];
-    if(ev_at(c, ad->ev)->status == 0 && ad->range_known &&
-       ad->shard == wr->shard && ad->first_index <= wr->index &&
-       wr->index <= ad->last_index)
-      return ad;
+    if(ev_at(c, ad->ev)->status != 0 || !ad->range_known ||
+       ad->shard >= w->nshards)
+      continue;
+    for(j = ad->first_index; j <= ad->last_index &&
+                             j < w->shards[ad->shard].n; j++) {
+      rid = w->shards[ad->shard].rids[j];
+      if(first[rid] == ESMC_NONE)
+        first[rid] = k;
+    }
   }
-  return NULL;
+  return first;
 }
 
 void esmc_check_at_least_once(struct esmc_check_ctx *c)
@@ -569,9 +592,20 @@ void esmc_check_at_least_once(struct esmc_check_ctx *c)
   struct cfgline line;
   struct descs d;
   uint32_t rid;
+  size_t *reports;
 
-  if(filters_configured(w->sc) || cfgline_build(w, &line) != 0)
+  if(filters_configured(w->sc))
     return;
+  if(cfgline_build(w, &line) != 0) {
+    out_of_memory(c);
+    return;
+  }
+  reports = first_reports(c);
+  if(!reports) {
+    out_of_memory(c);
+    cfgline_free(&line);
+    return;
+  }
   descs_init(&d);
   for(rid = 0; rid < w->nrecords; rid++) {
     const struct esmc_arec *r = &an->rec[rid];
@@ -579,11 +613,12 @@ void esmc_check_at_least_once(struct esmc_check_ctx *c)
     if(!r->in_scope || r->deliveries > 0)
       continue;
     if(r->fate == ESMC_FATE_REPORTED) {
-      const struct esmc_adest *ad = dest_covering(c, rid);
+      const struct esmc_adest *ad;
       const struct esmc_effective_config *cfg;
       int64_t t;
-      if(!ad)
+      if(reports[rid] == ESMC_NONE)
         continue;
+      ad = &an->dest[reports[rid]];
       t = ev_at(c, ad->ev)->t;
       cfg = cfg_at(&line, ad->ev);
       if(t - at > w->sc->retention_ms ||
@@ -607,6 +642,7 @@ void esmc_check_at_least_once(struct esmc_check_ctx *c)
                   desc(&d, w, rid), e->t, ev_text(e));
     }
   }
+  esmc_free(reports);
   descs_free(&d);
   cfgline_free(&line);
 }
@@ -665,8 +701,10 @@ void esmc_check_starting_position(struct esmc_check_ctx *c)
   fi = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*fi));
   first_rid = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*first_rid));
   first_inv = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*first_inv));
-  if(!fi || !first_rid || !first_inv)
+  if(!fi || !first_rid || !first_inv) {
+    out_of_memory(c);
     goto out;
+  }
   descs_init(&d);
   for(i = 0; i < w->hist.n; i++) {
     const struct esmc_hevent *e = ev_at(c, i);
@@ -973,9 +1011,12 @@ void esmc_check_shard_order(struct esmc_check_ctx *c)
   struct descs d;
   size_t k;
 
-  if(order_build(c, &by_shard, 0) != 0)
+  if(order_build(c, &by_shard, 0) != 0) {
+    out_of_memory(c);
     return;
+  }
   if(order_build(c, &by_key, 1) != 0) {
+    out_of_memory(c);
     order_free(&by_shard);
     return;
   }
@@ -1001,8 +1042,10 @@ void esmc_check_shard_concurrency(struct esmc_check_ctx *c)
   uint8_t *running = esmc_calloc(an->ninv ? an->ninv : 1, 1);
   size_t i, k, next = 0;
 
-  if(!inflight || !running)
+  if(!inflight || !running) {
+    out_of_memory(c);
     goto out;
+  }
   for(i = 0; i < w->hist.n; i++) {
     const struct esmc_hevent *e = ev_at(c, i);
     if(e->kind == ESMC_H_INVOKE && next < an->ninv && an->inv[next].ev == i) {
@@ -1093,13 +1136,17 @@ void esmc_check_checkpoint(struct esmc_check_ctx *c)
   uint32_t s;
   int filtered = filters_configured(w->sc);
 
-  if(cfgline_build(w, &line) != 0)
+  if(cfgline_build(w, &line) != 0) {
+    out_of_memory(c);
     return;
+  }
   prev = esmc_malloc((w->nshards ? w->nshards : 1) * sizeof(*prev));
   covered = esmc_malloc((w->nshards ? w->nshards : 1) * sizeof(*covered));
   descs_init(&d);
-  if(!prev || !covered)
+  if(!prev || !covered) {
+    out_of_memory(c);
     goto out;
+  }
   for(s = 0; s < w->nshards; s++) {
     prev[s] = ESMC_NONE;
     covered[s] = -1;

@@ -56,6 +56,9 @@ void esmc_json_position(const char *text, size_t len, size_t offset,
 
 static void verror(const char *text, size_t len, size_t offset,
                    struct esmc_json_error *err, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static void verror(const char *text, size_t len, size_t offset,
+                   struct esmc_json_error *err, const char *fmt, va_list ap)
 {
   if(!err)
     return;

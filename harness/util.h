@@ -36,7 +36,8 @@ void esmc_buf_puts(struct esmc_buf *b, const char *s);
 void esmc_buf_putc(struct esmc_buf *b, char c);
 void esmc_buf_printf(struct esmc_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void esmc_buf_vprintf(struct esmc_buf *b, const char *fmt, va_list ap);
+void esmc_buf_vprintf(struct esmc_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Append s as a JSON string literal, quotes included. */
 void esmc_buf_json_str(struct esmc_buf *b, const char *s, size_t n);
 /* Append n bytes as standard base64 (with padding). */

@@ -34,9 +34,12 @@ size_t fx_add_record(struct fx *f, const char *key, int64_t at_ms,
   char id[32];
   size_t n = f->sc.record_count;
   assert_null(f->w);
-  r = esmc_realloc(f->sc.records, (n + 1) * sizeof(*r));
-  assert_non_null(r);
-  f->sc.records = r;
+  if((n & (n - 1)) == 0) {
+    /* Grow to the next power of two: the capacity is implied by n. */
+    r = esmc_realloc(f->sc.records, (n ? 2 * n : 1) * sizeof(*r));
+    assert_non_null(r);
+    f->sc.records = r;
+  }
   r = &f->sc.records[n];
   memset(r, 0, sizeof(*r));
   snprintf(id, sizeof(id), "r%zu", n + 1);
