@@ -65,11 +65,11 @@ void fx_free(struct fx *f);
 
 /* ---- The history (after fx_build). Each returns the event index. ---- */
 
-/* Append the standard start at t = 0: every record with at_ms <= 0 becomes
- * visible (one APPEND per shard), create() succeeds, and each shard gets an
- * iterator of the configured starting position (TRIM_HORIZON: b = 0;
- * LATEST: b = the number of records appended; AT_TIMESTAMP: b = the first
- * record at or after the timestamp). */
+/* Append the standard start: every record with at_ms <= 0 becomes visible
+ * (fx_append_between, at the records' own times), then create() succeeds at
+ * t = 0 and each shard gets an iterator of the configured starting position
+ * (TRIM_HORIZON: b = 0; LATEST: b = the number of records appended;
+ * AT_TIMESTAMP: b = the first record at or after the timestamp). */
 void fx_start(struct fx *f);
 
 size_t fx_append(struct esmc_world *w, int64_t t, uint32_t shard,
