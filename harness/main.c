@@ -27,6 +27,7 @@
     "  run      run the case corpus against an adapter and write reports\n" \
     "  list     list the cases of a corpus\n" \
     "  explain  run one case and print its timeline and verdict\n" \
+    "  coverage list the cases that cite each spec rule\n" \
     "\n" \
     "Run 'esmcheck <command> --help' for the options of a command.\n" \
     "esmcheck " ESMC_VERSION ", specification " ESMC_SPEC_VERSION \
@@ -434,6 +435,74 @@ static int cmd_list(int argc, char **argv)
   return rc;
 }
 
+static const char *const usage_coverage =
+    "usage: esmcheck coverage [--cases DIR] [--all]\n"
+    "\n"
+    "Prints, for every rule of the specification (spec/rules.def), the cases\n"
+    "that cite it. Exits 1 when a MUST rule has no case, 0 otherwise. --all\n"
+    "also lists the case ids (default: counts, and ids for rules with few).\n";
+
+struct rule_row {
+  const char *id;
+  const char *level;
+  const char *summary;
+};
+
+static const struct rule_row spec_rules[] = {
+#define ESMC_RULE(id, level, summary) {id, #level, summary},
+#include "rules.def"
+#undef ESMC_RULE
+};
+
+static int cmd_coverage(int argc, char **argv)
+{
+  struct common_opts o;
+  struct corpus c;
+  size_t r, i, k, nrules = sizeof(spec_rules) / sizeof(spec_rules[0]);
+  size_t uncovered_must = 0, uncovered = 0;
+  int all = 0, rc;
+  for(i = 0; i < (size_t)argc; i++) {
+    if(strcmp(argv[i], "--all") == 0) {
+      all = 1;
+      memmove(&argv[i], &argv[i + 1], sizeof(char *) * ((size_t)argc - i - 1));
+      argc--;
+      break;
+    }
+  }
+  rc = parse_opts(argc, argv, &o, usage_coverage);
+  if(rc)
+    return rc > 0 ? 0 : EXIT_USAGE;
+  if(load_corpus(o.cases, NULL, 0, &c))
+    return EXIT_USAGE;
+  for(r = 0; r < nrules; r++) {
+    size_t n = 0;
+    for(i = 0; i < c.n; i++)
+      for(k = 0; k < c.sc[i].rule_count; k++)
+        n += strcmp(c.sc[i].rules[k], spec_rules[r].id) == 0;
+    printf("%-10s %-6s %4zu case(s)  %s\n", spec_rules[r].id,
+           spec_rules[r].level, n, spec_rules[r].summary);
+    if(n == 0) {
+      uncovered++;
+      uncovered_must += strcmp(spec_rules[r].level, "MUST") == 0;
+    }
+    if(n > 0 && (all || n <= 3)) {
+      printf("%21s", "");
+      for(i = 0; i < c.n; i++)
+        for(k = 0; k < c.sc[i].rule_count; k++)
+          if(strcmp(c.sc[i].rules[k], spec_rules[r].id) == 0)
+            printf(" %s", c.sc[i].id);
+      printf("\n");
+    }
+  }
+  printf("coverage: %zu rule(s), %zu case(s); %zu rule(s) without a case, "
+         "%zu of them MUST\n", nrules, c.n, uncovered, uncovered_must);
+  for(i = 0; i < c.nbad; i++)
+    fprintf(stderr, "%s\n", c.bad[i].reason);
+  rc = uncovered_must || c.nbad ? 1 : 0;
+  free_corpus(&c);
+  return rc;
+}
+
 static int cmd_explain(int argc, char **argv)
 {
   struct common_opts o;
@@ -524,6 +593,8 @@ int main(int argc, char **argv)
     return cmd_list(argc - 2, argv + 2);
   if(strcmp(cmd, "explain") == 0)
     return cmd_explain(argc - 2, argv + 2);
+  if(strcmp(cmd, "coverage") == 0)
+    return cmd_coverage(argc - 2, argv + 2);
   fprintf(stderr, "esmcheck: unknown command '%s'\n\n", cmd);
   fprintf(stderr, USAGE_MAIN, ESMC_ABI_VERSION);
   return EXIT_USAGE;
