@@ -883,6 +883,7 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
   size_t i, ninv = 0, ndest = 0;
   uint32_t s, rid;
   int created_once = 0;
+  int64_t first_create_t = 0;
 
   memset(an, 0, sizeof(*an));
   an->w = w;
@@ -934,6 +935,8 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
       break;
     case ESMC_H_CREATE:
       if(e->status == 0) {
+        if(!created_once)
+          first_create_t = e->t;
         an->created = 1;
         created_once = 1;
       }
@@ -945,8 +948,12 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
       break;
     case ESMC_H_GET_ITERATOR:
       if(e->status == 0 && e->shard < w->nshards &&
-         an->scope_start[e->shard] == UINT32_MAX)
+         an->scope_start[e->shard] == UINT32_MAX) {
         scope_from_iterator(an, e);
+        /* RESHARD-2: a shard born after the first create is new in full. */
+        if(created_once && w->shards[e->shard].created_ms > first_create_t)
+          an->scope_start[e->shard] = 0;
+      }
       break;
     case ESMC_H_INVOKE: {
       struct esmc_ainv *iv = &an->inv[an->ninv++];

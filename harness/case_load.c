@@ -20,6 +20,7 @@
 
 #include "json.h"
 #include "util.h"
+#include "world.h"
 
 /* Every rule id of the specification. */
 static const char *const rule_ids[] = {
@@ -45,6 +46,8 @@ struct loader {
   struct id_ent *ids;     /* record ids, sorted; NULL until all are read */
   size_t total_data;
   const char *expect_id;  /* the file's base name, or NULL */
+  int32_t max_shards;     /* shards the stream can have, counting those the
+                             reshard events may create */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -782,11 +785,19 @@ static int check_shard(struct loader *ld, int tok, const char *path,
   int64_t v;
   if(get_i64(ld, tok, path, INT64_MIN, INT64_MAX, &v) < 0)
     return -1;
-  if(v < 0 || v >= ld->s->shard_count)
+  if((v < 0 || v >= ld->s->shard_count) && ld->max_shards <= ld->s->shard_count)
     return fail_tok(ld, tok, "%s: must be a shard index from 0 to %d (the "
                     "stream has %d shard%s), found %" PRId64, path,
                     (int)ld->s->shard_count - 1, (int)ld->s->shard_count,
                     ld->s->shard_count == 1 ? "" : "s", v);
+  /* With reshard events, whether the shard is open at the record's append
+   * time is checked once the events are read (check_plan). */
+  if(v < 0 || v >= ld->max_shards)
+    return fail_tok(ld, tok, "%s: must be a shard index from 0 to %d (the "
+                    "stream has %d shard%s, at most %d after resharding), "
+                    "found %" PRId64, path, (int)ld->max_shards - 1,
+                    (int)ld->s->shard_count, ld->s->shard_count == 1 ? "" : "s",
+                    (int)ld->max_shards, v);
   *out = (int32_t)v;
   return 0;
 }
@@ -1311,10 +1322,91 @@ static int read_function(struct loader *ld, int tok)
 /* ------------------------------------------------------------------------ */
 /* The timeline, the horizon and the expectations.                           */
 
-enum { EK_AT, EK_UPDATE, EK_RESTART, EK_DEST, EK_EXPECT_ERROR, EK_COUNT };
-static const char *const event_keys[] = {"at_ms", "update", "restart",
-                                         "destination", "expect_error"};
+enum {
+  EK_AT,
+  EK_UPDATE,
+  EK_RESTART,
+  EK_DEST,
+  EK_EXPECT_ERROR,
+  EK_SPLIT,
+  EK_MERGE,
+  EK_ROLLOVER,
+  EK_COUNT
+};
+static const char *const event_keys[] = {"at_ms",        "update", "restart",
+                                         "destination",  "expect_error",
+                                         "split",        "merge",  "rollover"};
 static const char *const dest_states[] = {"down", "up"};
+static const int event_kinds[] = {EK_UPDATE, EK_RESTART, EK_DEST,
+                                  EK_SPLIT,  EK_MERGE,   EK_ROLLOVER};
+
+/* Count how many shards the reshard events may add, before the records are
+ * read (their explicit shard indexes may name those shards). Shapes are
+ * checked later, by read_event. */
+static void count_reshards(struct loader *ld, int events)
+{
+  struct esmc_json_iter it, mi;
+  int k, e, mk, mv;
+  int64_t extra = 0;
+  ld->max_shards = ld->s->shard_count;
+  if(events < 0 || esmc_json_type_of(ld->d, events) != ESMC_JSON_ARRAY)
+    return;
+  esmc_json_iter_init(&it, ld->d, events);
+  while(esmc_json_iter_next(&it, &k, &e)) {
+    esmc_json_iter_init(&mi, ld->d, e);
+    while(esmc_json_iter_next(&mi, &mk, &mv)) {
+      if(esmc_json_string_eq(ld->d, mk, "split"))
+        extra += 2;
+      else if(esmc_json_string_eq(ld->d, mk, "merge") ||
+              esmc_json_string_eq(ld->d, mk, "rollover"))
+        extra += 1;
+    }
+  }
+  if(extra > 4096)
+    extra = 4096;
+  ld->max_shards = (int32_t)(ld->s->shard_count + extra);
+}
+
+/* A reshard event's value: {"shard": i} (split, rollover) or
+ * {"shards": [i, j]} (merge). */
+static int read_reshard(struct loader *ld, int tok, const char *path,
+                        struct esmc_case_event *ev)
+{
+  static const char *const one_key[] = {"shard"};
+  static const char *const two_keys[] = {"shards"};
+  int v, k, e;
+  char p[PATH_MAX_LEN];
+  ev->shards[0] = ev->shards[1] = -1;
+  if(ev->kind != ESMC_CASE_MERGE) {
+    if(take_object(ld, tok, path, one_key, 1, &v) < 0 ||
+       require(ld, tok, path, "shard", v) < 0)
+      return -1;
+    subpath(p, sizeof(p), path, "shard");
+    return get_i32_range(ld, v, p, 0, ld->max_shards - 1, &ev->shards[0]);
+  }
+  if(take_object(ld, tok, path, two_keys, 1, &v) < 0 ||
+     require(ld, tok, path, "shards", v) < 0)
+    return -1;
+  subpath(p, sizeof(p), path, "shards");
+  if(expect_type(ld, v, p, ESMC_JSON_ARRAY) < 0)
+    return -1;
+  if(ld->d->tok[v].size != 2)
+    return fail_tok(ld, v, "%s: must list exactly two shard indexes, found %d",
+                    p, ld->d->tok[v].size);
+  {
+    struct esmc_json_iter it;
+    int n = 0;
+    esmc_json_iter_init(&it, ld->d, v);
+    while(esmc_json_iter_next(&it, &k, &e)) {
+      char ip[PATH_MAX_LEN];
+      indexpath(ip, sizeof(ip), p, (size_t)n);
+      if(get_i32_range(ld, e, ip, 0, ld->max_shards - 1, &ev->shards[n]) < 0)
+        return -1;
+      n++;
+    }
+  }
+  return 0;
+}
 
 static int read_event(struct loader *ld, int tok, const char *path,
                       struct esmc_case_event *ev, int64_t prev_at)
@@ -1331,19 +1423,21 @@ static int read_event(struct loader *ld, int tok, const char *path,
   if(ev->at_ms < prev_at)
     return fail_tok(ld, v[EK_AT], "%s: events must be in time order (the "
                     "previous one is at %" PRId64 ")", p, prev_at);
-  for(i = EK_UPDATE; i <= EK_DEST; i++) {
-    if(v[i] < 0)
+  for(i = 0; i < (int)COUNT_OF(event_kinds); i++) {
+    int x = event_kinds[i];
+    if(v[x] < 0)
       continue;
     if(kind >= 0) {
-      int later = v[i] > v[kind] ? i : kind;
+      int later = v[x] > v[kind] ? x : kind;
       return fail_tok(ld, key_of(v[later]), "%s: give only one of update, "
-                      "restart and destination", path);
+                      "restart and destination (or split, merge, rollover)",
+                      path);
     }
-    kind = i;
+    kind = x;
   }
   if(kind < 0)
     return fail_tok(ld, tok, "%s: expected one of update, restart and "
-                    "destination", path);
+                    "destination (or split, merge, rollover)", path);
   if(v[EK_EXPECT_ERROR] >= 0 && kind != EK_UPDATE)
     return fail_tok(ld, key_of(v[EK_EXPECT_ERROR]), "%s.expect_error: only "
                     "allowed with update", path);
@@ -1365,6 +1459,14 @@ static int read_event(struct loader *ld, int tok, const char *path,
     if(!b)
       return fail_tok(ld, v[EK_RESTART], "%s: must be true", p);
     ev->kind = ESMC_CASE_RESTART;
+  }
+  else if(kind == EK_SPLIT || kind == EK_MERGE || kind == EK_ROLLOVER) {
+    ev->kind = kind == EK_SPLIT   ? ESMC_CASE_SPLIT
+               : kind == EK_MERGE ? ESMC_CASE_MERGE
+                                  : ESMC_CASE_ROLLOVER;
+    subpath(p, sizeof(p), path, event_keys[kind]);
+    if(read_reshard(ld, v[kind], p, ev) < 0)
+      return -1;
   }
   else {
     size_t idx;
@@ -1395,12 +1497,38 @@ static int read_events(struct loader *ld, int tok)
     char p[PATH_MAX_LEN];
     struct esmc_case_event *ev = &s->events[s->event_count++];
     esmc_config_spec_init(&ev->update);
+    ev->shards[0] = ev->shards[1] = -1;
     indexpath(p, sizeof(p), "events", s->event_count - 1);
     if(read_event(ld, e, p, ev, prev) < 0)
       return -1;
     prev = ev->at_ms;
   }
   return 0;
+}
+
+/* The shard plan the reshard events make must be valid, and a record with an
+ * explicit shard index must name a shard open at its append time. */
+static int check_plan(struct loader *ld, int events)
+{
+  char msg[400];
+  size_t bad_ev, bad_rec;
+  int rc = esmc_world_check_plan(ld->s, msg, sizeof(msg), &bad_ev, &bad_rec);
+  if(rc < 0)
+    return fail_oom(ld);
+  if(rc == 0)
+    return 0;
+  if(bad_rec != SIZE_MAX && ld->rec_tok)
+    return fail_tok(ld, ld->rec_tok[bad_rec], "%s", msg);
+  if(bad_ev != SIZE_MAX && events >= 0) {
+    struct esmc_json_iter it;
+    int k, e;
+    size_t i = 0;
+    esmc_json_iter_init(&it, ld->d, events);
+    while(esmc_json_iter_next(&it, &k, &e))
+      if(i++ == bad_ev)
+        return fail_tok(ld, e, "%s", msg);
+  }
+  return fail_at(ld, 0, 0, "%s", msg);
 }
 
 enum {
@@ -1637,6 +1765,7 @@ static int load_case(struct loader *ld)
   if(read_config(ld, v[CK_MAPPING], "mapping", &s->config, 0) < 0)
     return -1;
 
+  count_reshards(ld, v[CK_EVENTS]);
   if(v[CK_RECORDS] >= 0) {
     if(expect_type(ld, v[CK_RECORDS], "records", ESMC_JSON_ARRAY) < 0)
       return -1;
@@ -1667,6 +1796,8 @@ static int load_case(struct loader *ld)
   if(v[CK_FUNCTION] >= 0 && read_function(ld, v[CK_FUNCTION]) < 0)
     return -1;
   if(v[CK_EVENTS] >= 0 && read_events(ld, v[CK_EVENTS]) < 0)
+    return -1;
+  if(check_plan(ld, v[CK_EVENTS]) < 0)
     return -1;
   if(v[CK_RUN] >= 0) {
     int r[RUN_COUNT];

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "filter.h"
 
 /* ------------------------------------------------------------------------ */
 /* Shared helpers.                                                           */
@@ -140,18 +141,29 @@ static int has_destination(const struct esmc_effective_config *cfg)
   return cfg->on_failure_destination && cfg->on_failure_destination[0];
 }
 
-/* 1 when the case configures an event filter at any time: records may then
- * legally never reach the function, which these checkers cannot tell. */
-static int filters_configured(const struct esmc_scenario *sc)
+/* The filters' verdicts on each record (filter.h), or NULL when no filter
+ * was ever in force. *oom is set when they could not be computed. */
+static struct esmc_filter_rec *filter_verdicts(const struct esmc_world *w,
+                                               int *oom)
 {
-  size_t i;
-  if(sc->config.filter_count > 0)
-    return 1;
-  for(i = 0; i < sc->event_count; i++)
-    if(sc->events[i].kind == ESMC_CASE_UPDATE &&
-       sc->events[i].update.filter_count > 0)
-      return 1;
-  return 0;
+  int any = 0;
+  struct esmc_filter_rec *fv = esmc_filter_verdicts(w, &any);
+  *oom = fv == NULL;
+  if(fv && !any) {
+    esmc_free(fv);
+    fv = NULL;
+  }
+  return fv;
+}
+
+/* 1 when the filters in force when rid was read dropped it and it never
+ * reached the function: it is "filtered", done once checkpointed past
+ * (FILTER-5, FILTER-7), and outside what delivery properties judge. */
+static int filtered_out(const struct esmc_check_ctx *c,
+                        const struct esmc_filter_rec *fv, uint32_t rid)
+{
+  return fv && (fv[rid].bits & ESMC_FILTER_DROPPED) &&
+         c->an->rec[rid].deliveries == 0;
 }
 
 /* The invocation whose ESMC_H_INVOKE is event ev, or ESMC_NONE. */
@@ -244,14 +256,15 @@ enum discard {
   D_RETRIES, /* failed 1 + MaximumRetryAttempts times, no destination */
   D_AGE,     /* older than MaximumRecordAgeInSeconds, no destination */
   D_TRIMMED, /* older than the stream's retention */
-  D_FILTERED /* never delivered while a filter is configured */
+  D_FILTERED /* dropped by the filters and never delivered */
 };
 
 /* Whether skipping rid at event ev (a checkpoint past it) was a legal
  * discard. With a destination configured only trimming and filtering
  * justify it: everything else must be reported first. */
 static enum discard discard_reason(const struct esmc_check_ctx *c,
-                                   const struct cfgline *line, int filtered,
+                                   const struct cfgline *line,
+                                   const struct esmc_filter_rec *fv,
                                    uint32_t rid, size_t ev)
 {
   const struct esmc_world *w = c->w;
@@ -261,7 +274,7 @@ static enum discard discard_reason(const struct esmc_check_ctx *c,
 
   if(age > w->sc->retention_ms)
     return D_TRIMMED;
-  if(filtered && r->deliveries == 0)
+  if(filtered_out(c, fv, rid))
     return D_FILTERED;
   if(has_destination(cfg))
     return D_NONE;
@@ -499,10 +512,13 @@ void esmc_check_no_loss(struct esmc_check_ctx *c)
   struct cfgline line;
   struct descs d;
   uint32_t rid, *head = NULL;
-  int filtered = filters_configured(w->sc), cut = run_cut_short(c);
+  struct esmc_filter_rec *fv;
+  int cut = run_cut_short(c), oom;
   int disabled_at_end;
 
-  if(cfgline_build(w, &line) != 0) {
+  fv = filter_verdicts(w, &oom);
+  if(oom || cfgline_build(w, &line) != 0) {
+    esmc_free(fv);
     out_of_memory(c);
     return;
   }
@@ -540,7 +556,7 @@ void esmc_check_no_loss(struct esmc_check_ctx *c)
       else
         report_pending(c, &d, rid);
     } else if(r->fate == ESMC_FATE_SKIPPED) {
-      if(discard_reason(c, &line, filtered, rid, r->settled_ev) != D_NONE)
+      if(discard_reason(c, &line, fv, rid, r->settled_ev) != D_NONE)
         continue;
       if(reported(c))
         esmc_report(c, -1, "more");
@@ -550,6 +566,7 @@ void esmc_check_no_loss(struct esmc_check_ctx *c)
   }
 out:
   esmc_free(head);
+  esmc_free(fv);
   descs_free(&d);
   cfgline_free(&line);
 }
@@ -593,16 +610,19 @@ void esmc_check_at_least_once(struct esmc_check_ctx *c)
   struct descs d;
   uint32_t rid;
   size_t *reports;
+  struct esmc_filter_rec *fv;
+  int oom;
 
-  if(filters_configured(w->sc))
-    return;
-  if(cfgline_build(w, &line) != 0) {
+  fv = filter_verdicts(w, &oom);
+  if(oom || cfgline_build(w, &line) != 0) {
+    esmc_free(fv);
     out_of_memory(c);
     return;
   }
   reports = first_reports(c);
   if(!reports) {
     out_of_memory(c);
+    esmc_free(fv);
     cfgline_free(&line);
     return;
   }
@@ -610,7 +630,8 @@ void esmc_check_at_least_once(struct esmc_check_ctx *c)
   for(rid = 0; rid < w->nrecords; rid++) {
     const struct esmc_arec *r = &an->rec[rid];
     int64_t at = w->records[rid].at_ms;
-    if(!r->in_scope || r->deliveries > 0)
+    /* A filtered record is out of this property's scope (FILTER-5). */
+    if(!r->in_scope || r->deliveries > 0 || filtered_out(c, fv, rid))
       continue;
     if(r->fate == ESMC_FATE_REPORTED) {
       const struct esmc_adest *ad;
@@ -643,6 +664,7 @@ void esmc_check_at_least_once(struct esmc_check_ctx *c)
     }
   }
   esmc_free(reports);
+  esmc_free(fv);
   descs_free(&d);
   cfgline_free(&line);
 }
@@ -695,13 +717,15 @@ void esmc_check_starting_position(struct esmc_check_ctx *c)
   uint32_t *first_rid, s, j;
   size_t i, k, *first_inv;
   struct descs d;
-  int filtered = filters_configured(w->sc);
+  struct esmc_filter_rec *fv;
+  int oom;
 
   esmc_effective_config_init(&cfg, &w->sc->config);
+  fv = filter_verdicts(w, &oom);
   fi = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*fi));
   first_rid = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*first_rid));
   first_inv = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*first_inv));
-  if(!fi || !first_rid || !first_inv) {
+  if(oom || !fi || !first_rid || !first_inv) {
     out_of_memory(c);
     goto out;
   }
@@ -749,9 +773,9 @@ void esmc_check_starting_position(struct esmc_check_ctx *c)
                     cfg.starting_position_timestamp_ms, k + 1);
     }
   }
-  /* The first record delivered from each shard is where the position says
-   * (filters may legally drop it, so then this is not judged). */
-  for(s = 0; s < w->nshards && !filtered; s++) {
+  /* The first record delivered from each shard is where the position says,
+   * or every record before it was filtered out or otherwise dealt with. */
+  for(s = 0; s < w->nshards; s++) {
     uint32_t want;
     const struct esmc_ainv *iv;
     if(first_rid[s] == UINT32_MAX)
@@ -771,7 +795,8 @@ void esmc_check_starting_position(struct esmc_check_ctx *c)
     for(j = w->records[want].index; j < w->records[first_rid[s]].index; j++) {
       const struct esmc_arec *r = &an->rec[w->shards[s].rids[j]];
       if(r->deliveries == 0 && r->fate != ESMC_FATE_REPORTED &&
-         r->fate != ESMC_FATE_SKIPPED)
+         r->fate != ESMC_FATE_SKIPPED &&
+         !filtered_out(c, fv, w->shards[s].rids[j]))
         break;
     }
     if(j == w->records[first_rid[s]].index)
@@ -787,6 +812,7 @@ void esmc_check_starting_position(struct esmc_check_ctx *c)
   }
   descs_free(&d);
 out:
+  esmc_free(fv);
   esmc_free(fi);
   esmc_free(first_rid);
   esmc_free(first_inv);
@@ -827,9 +853,13 @@ static int key_cmp(const void *pa, const void *pb)
   return (a->index > b->index) - (a->index < b->index);
 }
 
-static int listed(const struct esmc_analysis *an, uint32_t rid)
+/* Filtered records (FILTER-5) are not listed: no batch waits for them. */
+static int listed(const struct esmc_check_ctx *c,
+                  const struct esmc_filter_rec *fv, uint32_t rid)
 {
-  return an->rec[rid].in_scope && an->rec[rid].fate != ESMC_FATE_TRIMMED;
+  const struct esmc_analysis *an = c->an;
+  return an->rec[rid].in_scope && an->rec[rid].fate != ESMC_FATE_TRIMMED &&
+         !filtered_out(c, fv, rid);
 }
 
 static void order_free(struct order *o)
@@ -846,7 +876,8 @@ static void order_free(struct order *o)
   memset(o, 0, sizeof(*o));
 }
 
-static int order_build(const struct esmc_check_ctx *c, struct order *o,
+static int order_build(const struct esmc_check_ctx *c,
+                       const struct esmc_filter_rec *fv, struct order *o,
                        int by_key)
 {
   const struct esmc_world *w = c->w;
@@ -901,7 +932,7 @@ static int order_build(const struct esmc_check_ctx *c, struct order *o,
     }
     o->grp[rid] = g;
     o->pos[rid] = UINT32_MAX;
-    if(listed(c->an, rid)) {
+    if(listed(c, fv, rid)) {
       o->pos[rid] = o->size[g]++;
       o->list[nl++] = rid;
     }
@@ -1004,27 +1035,122 @@ static void order_batch(struct esmc_check_ctx *c, struct descs *d,
   }
 }
 
+/* RESHARD-1: no record of a child shard reaches the function before every
+ * listed record of its parents (and theirs) is done. It also keeps one
+ * partition key in order across a split, merge or rollover. */
+static void reshard_order(struct esmc_check_ctx *c, struct descs *d)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_analysis *an = c->an;
+  struct esmc_filter_rec *fv = NULL;
+  size_t *last = NULL, k; /* by shard: latest settled_ev of its ancestors */
+  uint32_t *from = NULL;  /* by shard: the ancestor it comes from, or none */
+  uint32_t s, j, p;
+  int any = 0, oom;
+
+  for(s = 0; s < w->nshards; s++)
+    any |= w->shards[s].nparents > 0;
+  if(!any)
+    return;
+  fv = filter_verdicts(w, &oom);
+  last = esmc_calloc(w->nshards, sizeof(*last));
+  from = esmc_calloc(w->nshards, sizeof(*from));
+  if(oom || !last || !from) {
+    out_of_memory(c);
+    goto out;
+  }
+  /* A shard's parents have lower indexes (the world numbers children after
+   * every earlier shard), so one pass in index order folds in ancestors.
+   * settled_ev is ESMC_NONE (the largest value) for a record never done. */
+  for(s = 0; s < w->nshards; s++) {
+    const struct esmc_wshard *sh = &w->shards[s];
+    from[s] = UINT32_MAX;
+    for(p = 0; p < sh->nparents && p < 2; p++) {
+      const struct esmc_wshard *ps;
+      uint32_t q = sh->parents[p];
+      if(q >= s)
+        continue;
+      ps = &w->shards[q];
+      /* The parent's own records, then what it inherits. */
+      for(j = 0; j < ps->n; j++) {
+        size_t se = an->rec[ps->rids[j]].settled_ev;
+        if(listed(c, fv, ps->rids[j]) &&
+           (from[s] == UINT32_MAX || se > last[s])) {
+          last[s] = se;
+          from[s] = q;
+        }
+      }
+      if(from[q] != UINT32_MAX && (from[s] == UINT32_MAX || last[q] > last[s])) {
+        last[s] = last[q];
+        from[s] = from[q];
+      }
+    }
+  }
+  for(k = 0; k < an->ninv; k++) {
+    const struct esmc_ainv *iv = &an->inv[k];
+    for(j = 0; j < iv->n; j++) {
+      uint32_t rid = iv->rids[j], cs, a, blocker = UINT32_MAX, x;
+      const struct esmc_wshard *ash;
+      struct esmc_buf b;
+      if(rid >= w->nrecords)
+        continue;
+      cs = w->records[rid].shard;
+      if(from[cs] == UINT32_MAX || last[cs] < iv->ev)
+        continue;
+      a = from[cs];
+      ash = &w->shards[a];
+      for(x = 0; x < ash->n && blocker == UINT32_MAX; x++)
+        if(listed(c, fv, ash->rids[x]) &&
+           an->rec[ash->rids[x]].settled_ev >= iv->ev)
+          blocker = ash->rids[x];
+      if(blocker == UINT32_MAX)
+        continue;
+      esmc_buf_init(&b);
+      explain_state(c, blocker, iv->ev, &b);
+      esmc_report(c, iv->t_start, "%s was invoked in invocation #%zu at t=%"
+                  PRId64 " ms, but its shard descends from %s (resharded at "
+                  "t=%" PRId64 " ms), whose %s was not yet done: %s",
+                  desc(d, w, rid), k + 1, iv->t_start, ash->id,
+                  ash->closed_ms, desc(d, w, blocker),
+                  b.oom || !b.data ? "" : b.data);
+      esmc_buf_free(&b);
+      break; /* one report per invocation */
+    }
+  }
+out:
+  esmc_free(fv);
+  esmc_free(last);
+  esmc_free(from);
+}
+
 void esmc_check_shard_order(struct esmc_check_ctx *c)
 {
   const struct esmc_analysis *an = c->an;
   struct order by_shard, by_key;
   struct descs d;
+  struct esmc_filter_rec *fv;
   size_t k;
+  int oom;
 
-  if(order_build(c, &by_shard, 0) != 0) {
+  fv = filter_verdicts(c->w, &oom);
+  if(oom || order_build(c, fv, &by_shard, 0) != 0) {
+    esmc_free(fv);
     out_of_memory(c);
     return;
   }
-  if(order_build(c, &by_key, 1) != 0) {
+  if(order_build(c, fv, &by_key, 1) != 0) {
+    esmc_free(fv);
     out_of_memory(c);
     order_free(&by_shard);
     return;
   }
+  esmc_free(fv);
   descs_init(&d);
   for(k = 0; k < an->ninv; k++) {
     int key = an->inv[k].cfg.parallelization_factor > 1;
     order_batch(c, &d, key ? &by_key : &by_shard, k, key);
   }
+  reshard_order(c, &d);
   descs_free(&d);
   order_free(&by_shard);
   order_free(&by_key);
@@ -1134,9 +1260,12 @@ void esmc_check_checkpoint(struct esmc_check_ctx *c)
   int64_t *covered;
   size_t i;
   uint32_t s;
-  int filtered = filters_configured(w->sc);
+  struct esmc_filter_rec *fv;
+  int oom;
 
-  if(cfgline_build(w, &line) != 0) {
+  fv = filter_verdicts(w, &oom);
+  if(oom || cfgline_build(w, &line) != 0) {
+    esmc_free(fv);
     out_of_memory(c);
     return;
   }
@@ -1183,7 +1312,7 @@ void esmc_check_checkpoint(struct esmc_check_ctx *c)
       const struct esmc_arec *r = &an->rec[rid];
       if(!r->in_scope || r->settled_ev != i)
         continue;
-      if(discard_reason(c, &line, filtered, rid, i) != D_NONE)
+      if(discard_reason(c, &line, fv, rid, i) != D_NONE)
         continue;
       if(reported(c))
         esmc_report(c, e->t, "more");
@@ -1194,6 +1323,7 @@ void esmc_check_checkpoint(struct esmc_check_ctx *c)
       covered[e->shard] = e->a;
   }
 out:
+  esmc_free(fv);
   descs_free(&d);
   esmc_free(prev);
   esmc_free(covered);

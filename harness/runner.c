@@ -425,6 +425,12 @@ static int run_isolated(const struct esmc_run_opts *opts,
   if(pid == 0) {
     struct esmc_case_result cr;
     struct esmc_buf out;
+    static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+                                        SIGABRT};
+    size_t k;
+    /* A crash must kill the child, whatever handlers the parent set. */
+    for(k = 0; k < sizeof(crash_signals) / sizeof(crash_signals[0]); k++)
+      signal(crash_signals[k], SIG_DFL);
     close(fds[0]);
     esmc_run_case_world(opts, sc, &cr, NULL);
     esmc_buf_init(&out);
@@ -467,7 +473,7 @@ static int run_isolated(const struct esmc_run_opts *opts,
   r->wall_ms = wall_now_ms() - t0;
   if(timed_out) {
     r->verdict = ESMC_V_TIMEOUT;
-    set_reason(r, "the case ran longer than %.0f s of wall-clock time", limit / 1000);
+    set_reason(r, "the case ran longer than %g s of wall-clock time", limit / 1000);
   } else if(WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
     r->verdict = ESMC_V_CRASH;
@@ -623,6 +629,20 @@ void esmc_print_timeline(const struct esmc_world *w, FILE *out)
       fprintf(out, "log        %s", e->text ? e->text : "");
       break;
     case ESMC_H_FAULT:
+      if((e->a == ESMC_CASE_SPLIT || e->a == ESMC_CASE_MERGE ||
+          e->a == ESMC_CASE_ROLLOVER) && e->shard < w->nshards &&
+         e->id + (e->a == ESMC_CASE_SPLIT) < w->nshards) {
+        const struct esmc_wshard *c = &w->shards[e->id];
+        if(e->a == ESMC_CASE_SPLIT)
+          fprintf(out, "reshard    split %s into %s and %s", sid, c->id,
+                  w->shards[e->id + 1].id);
+        else if(e->a == ESMC_CASE_MERGE && c->nparents > 1)
+          fprintf(out, "reshard    merge %s and %s into %s", sid,
+                  w->shards[c->parents[1]].id, c->id);
+        else
+          fprintf(out, "reshard    roll %s over to %s", sid, c->id);
+        break;
+      }
       fprintf(out, "fault      %s",
               e->a == ESMC_CASE_RESTART ? "restart the mapper"
               : e->a == ESMC_CASE_DESTINATION_DOWN ? "destination down"

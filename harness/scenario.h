@@ -95,7 +95,14 @@ enum esmc_case_event_kind {
   ESMC_CASE_UPDATE = 1,  /* UpdateEventSourceMapping with `update` */
   ESMC_CASE_RESTART = 2, /* destroy the mapper and create it again */
   ESMC_CASE_DESTINATION_DOWN = 3, /* destination sends fail until UP */
-  ESMC_CASE_DESTINATION_UP = 4
+  ESMC_CASE_DESTINATION_UP = 4,
+  /* Resharding (the world's shard plan, spec/case-format.md). */
+  ESMC_CASE_SPLIT = 5,   /* SplitShard: shards[0] closes, two children open */
+  ESMC_CASE_MERGE = 6,   /* MergeShards: shards[0] and shards[1] close, one
+                            child opens (parent shards[0], adjacent parent
+                            shards[1]) */
+  ESMC_CASE_ROLLOVER = 7 /* DynamoDB style: shards[0] closes, one child with
+                            the same hash-key range continues it */
 };
 
 struct esmc_case_event {
@@ -104,6 +111,9 @@ struct esmc_case_event {
   struct esmc_config_spec update; /* ESMC_CASE_UPDATE */
   /* Expected outcome of an update: NULL = accepted. */
   char *expect_error_code;
+  /* ESMC_CASE_SPLIT, _MERGE, _ROLLOVER: the shard indexes resharded (the
+   * second only for a merge; -1 when unused). */
+  int32_t shards[2];
 };
 
 /* One expected failure-destination message. Unset members are not judged. */

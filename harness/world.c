@@ -220,6 +220,8 @@ struct esmc_world_internal {
   struct esmc_run_outcome *out;
   uint64_t invocation_count;
   uint32_t *scope_start;            /* per shard; UINT32_MAX: not read yet */
+  uint8_t *plan_applied;            /* per case event: a valid reshard */
+  int64_t first_create_ms;          /* first successful create(); -1 none */
   jsmntok_t *toks;                  /* payload decoding, reused */
   size_t captoks;
 };
@@ -258,13 +260,286 @@ static void make_event_id(char *out, size_t n, uint64_t seed_part)
   snprintf(out, n, "%016" PRIx64 "%016" PRIx64, a, b);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The shard plan: the original shards split the 64-bit hash-key space
+ * evenly; each valid reshard event closes its parents at its instant and
+ * opens children numbered after every shard so far.                        */
+
+#define PLAN_MAX_SHARDS 4096
+
+struct pshard {
+  uint64_t lo, hi;
+  int64_t created, closed;
+  uint32_t nparents, parents[2];
+};
+
+struct pevent {
+  int64_t at;
+  size_t index;
+};
+
+static int cmp_pevent(const void *x, const void *y)
+{
+  const struct pevent *a = x, *b = y;
+  if(a->at != b->at)
+    return a->at < b->at ? -1 : 1;
+  return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static int is_reshard(enum esmc_case_event_kind k)
+{
+  return k == ESMC_CASE_SPLIT || k == ESMC_CASE_MERGE ||
+         k == ESMC_CASE_ROLLOVER;
+}
+
+static const char *reshard_path(enum esmc_case_event_kind k)
+{
+  return k == ESMC_CASE_SPLIT ? "split.shard"
+         : k == ESMC_CASE_MERGE ? "merge.shards"
+                                : "rollover.shard";
+}
+
+uint64_t esmc_world_hash_key(const char *partition_key, uint32_t n)
+{
+  uint64_t f = esmc_fnv1a(ESMC_FNV_INIT, partition_key,
+                          partition_key ? strlen(partition_key) : 0);
+  uint64_t step;
+  if(n == 0)
+    n = 1;
+  step = UINT64_MAX / n;
+  /* FNV-1a clusters short similar keys ("k1", "k2") in its high bits: the
+   * offset inside the shard's range is the hash mixed (splitmix64's
+   * finalizer), so a split divides such keys between the children. */
+  {
+    uint64_t z = f;
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    z ^= z >> 31;
+    return (f % n) * step + z % step;
+  }
+}
+
+/* Why shard s cannot be resharded at t, into why; 0 when it can. */
+static int plan_shard_open(const struct pshard *v, uint32_t n, int32_t s,
+                           int64_t t, char *why, size_t why_size)
+{
+  if(s < 0 || (uint32_t)s >= n) {
+    snprintf(why, why_size, "shard %" PRId32 " does not exist at t=%" PRId64
+             " ms (the stream has %" PRIu32 " shard%s by then)", s, t, n,
+             n == 1 ? "" : "s");
+    return -1;
+  }
+  if(v[s].closed <= t) {
+    snprintf(why, why_size, "shard %" PRId32 " is already closed at t=%" PRId64
+             " ms (it closed at t=%" PRId64 " ms)", s, t, v[s].closed);
+    return -1;
+  }
+  return 0;
+}
+
+/* Build the plan of sc into *out (esmc_malloc'ed) and *nout. applied (one
+ * byte per case event, or NULL) marks the reshard events that were valid.
+ * Returns 0, 1 with the first problem in msg and *bad_event, or -1 (out of
+ * memory). Invalid events are skipped. */
+static int plan_build(const struct esmc_scenario *sc, struct pshard **out,
+                      uint32_t *nout, uint8_t *applied, char *msg,
+                      size_t msg_size, size_t *bad_event)
+{
+  uint32_t orig = sc->shard_count > 0 ? (uint32_t)sc->shard_count : 1, n, i;
+  uint64_t step = UINT64_MAX / orig;
+  size_t ne = 0, k, cap = orig;
+  struct pevent *evs = NULL;
+  struct pshard *v;
+  int rc = 0;
+  char why[200];
+
+  *out = NULL;
+  *nout = 0;
+  for(k = 0; k < sc->event_count; k++)
+    if(is_reshard(sc->events[k].kind))
+      ne++;
+  cap = orig + 2 * ne;
+  v = esmc_calloc(cap, sizeof(*v));
+  evs = esmc_calloc(ne ? ne : 1, sizeof(*evs));
+  if(!v || !evs) {
+    esmc_free(v);
+    esmc_free(evs);
+    return -1;
+  }
+  for(i = 0; i < orig; i++) {
+    v[i].lo = i * step;
+    v[i].hi = i + 1 == orig ? UINT64_MAX : (i + 1) * step - 1;
+    v[i].created = 0;
+    v[i].closed = INT64_MAX;
+  }
+  n = orig;
+  for(k = 0, ne = 0; k < sc->event_count; k++)
+    if(is_reshard(sc->events[k].kind)) {
+      evs[ne].at = sc->events[k].at_ms;
+      evs[ne++].index = k;
+    }
+  qsort(evs, ne, sizeof(*evs), cmp_pevent);
+  for(k = 0; k < ne; k++) {
+    const struct esmc_case_event *ce = &sc->events[evs[k].index];
+    int64_t t = ce->at_ms;
+    int32_t a = ce->shards[0], b = ce->shards[1];
+    uint32_t nchild = ce->kind == ESMC_CASE_SPLIT ? 2 : 1;
+    why[0] = '\0';
+    if(plan_shard_open(v, n, a, t, why, sizeof(why)) == 0) {
+      if(ce->kind == ESMC_CASE_SPLIT && v[a].lo == v[a].hi)
+        snprintf(why, sizeof(why), "shard %" PRId32 " covers a single hash "
+                 "key and cannot be split", a);
+      else if(ce->kind == ESMC_CASE_MERGE) {
+        if(a == b)
+          snprintf(why, sizeof(why), "a merge needs two different shards");
+        else if(plan_shard_open(v, n, b, t, why, sizeof(why)) == 0 &&
+                !(v[a].hi != UINT64_MAX && v[a].hi + 1 == v[b].lo) &&
+                !(v[b].hi != UINT64_MAX && v[b].hi + 1 == v[a].lo))
+          snprintf(why, sizeof(why), "shards %" PRId32 " and %" PRId32
+                   " are not adjacent (their hash-key ranges do not touch)",
+                   a, b);
+      }
+    }
+    if(!why[0] && n + nchild > PLAN_MAX_SHARDS)
+      snprintf(why, sizeof(why), "more than %d shards", PLAN_MAX_SHARDS);
+    if(why[0]) {
+      if(rc == 0) {
+        rc = 1;
+        if(msg && msg_size)
+          snprintf(msg, msg_size, "events[%zu].%s: %s", evs[k].index,
+                   reshard_path(ce->kind), why);
+        if(bad_event)
+          *bad_event = evs[k].index;
+      }
+      continue;
+    }
+    if(applied)
+      applied[evs[k].index] = 1;
+    v[a].closed = t;
+    for(i = 0; i < nchild; i++) {
+      struct pshard *c = &v[n + i];
+      c->created = t;
+      c->closed = INT64_MAX;
+      c->nparents = 1;
+      c->parents[0] = (uint32_t)a;
+      c->lo = v[a].lo;
+      c->hi = v[a].hi;
+    }
+    if(ce->kind == ESMC_CASE_SPLIT) {
+      uint64_t mid = v[a].lo + (v[a].hi - v[a].lo) / 2;
+      v[n].hi = mid;
+      v[n + 1].lo = mid + 1;
+    } else if(ce->kind == ESMC_CASE_MERGE) {
+      v[b].closed = t;
+      v[n].nparents = 2;
+      v[n].parents[1] = (uint32_t)b;
+      v[n].lo = v[a].lo < v[b].lo ? v[a].lo : v[b].lo;
+      v[n].hi = v[a].hi > v[b].hi ? v[a].hi : v[b].hi;
+    }
+    n += nchild;
+  }
+  esmc_free(evs);
+  *out = v;
+  *nout = n;
+  return rc;
+}
+
+/* The shard a record goes to: its explicit shard when that is open at its
+ * append time, else the open shard whose range covers its hash key. */
+static uint32_t plan_place(const struct pshard *v, uint32_t n, uint32_t orig,
+                           int32_t explicit_shard, int64_t at, const char *pk)
+{
+  uint64_t hk = esmc_world_hash_key(pk, orig);
+  uint32_t s;
+  if(explicit_shard >= 0 && (uint32_t)explicit_shard < n &&
+     v[explicit_shard].created <= at && at < v[explicit_shard].closed)
+    return (uint32_t)explicit_shard;
+  if(n == orig)
+    return (uint32_t)(esmc_fnv1a(ESMC_FNV_INIT, pk, strlen(pk)) % orig);
+  for(s = 0; s < n; s++)
+    if(v[s].created <= at && at < v[s].closed && v[s].lo <= hk &&
+       hk <= v[s].hi)
+      return s;
+  return 0; /* not reached: the open shards cover every hash key */
+}
+
+static const char *record_key(const struct esmc_case_record *cr)
+{
+  return cr->partition_key ? cr->partition_key
+         : cr->keys_json   ? cr->keys_json
+                           : cr->id ? cr->id : "";
+}
+
+int esmc_world_check_plan(const struct esmc_scenario *sc, char *msg,
+                          size_t msg_size, size_t *event, size_t *record)
+{
+  struct pshard *v = NULL;
+  uint32_t n = 0;
+  size_t i, bad = SIZE_MAX;
+  int rc;
+  if(event)
+    *event = SIZE_MAX;
+  if(record)
+    *record = SIZE_MAX;
+  rc = plan_build(sc, &v, &n, NULL, msg, msg_size, &bad);
+  if(rc < 0)
+    return -1;
+  if(rc > 0) {
+    if(event)
+      *event = bad;
+    esmc_free(v);
+    return 1;
+  }
+  for(i = 0; i < sc->record_count; i++) {
+    const struct esmc_case_record *cr = &sc->records[i];
+    int32_t s = cr->shard;
+    if(s < 0)
+      continue;
+    if((uint32_t)s >= n) {
+      if(msg && msg_size)
+        snprintf(msg, msg_size, "record \"%s\": shard %" PRId32 " does not "
+                 "exist (the stream has %" PRIu32 " shard%s, counting those "
+                 "resharding creates)", cr->id ? cr->id : "?", s, n,
+                 n == 1 ? "" : "s");
+      rc = 1;
+    } else if(cr->at_ms < v[s].created || cr->at_ms >= v[s].closed) {
+      if(msg && msg_size) {
+        if(cr->at_ms < v[s].created)
+          snprintf(msg, msg_size, "record \"%s\": shard %" PRId32 " is not "
+                   "open at its append time t=%" PRId64 " ms (it opens at "
+                   "t=%" PRId64 " ms)", cr->id ? cr->id : "?", s, cr->at_ms,
+                   v[s].created);
+        else
+          snprintf(msg, msg_size, "record \"%s\": shard %" PRId32 " is not "
+                   "open at its append time t=%" PRId64 " ms (it closes at "
+                   "t=%" PRId64 " ms)", cr->id ? cr->id : "?", s, cr->at_ms,
+                   v[s].closed);
+      }
+      rc = 1;
+    }
+    if(rc) {
+      if(record)
+        *record = i;
+      break;
+    }
+  }
+  esmc_free(v);
+  return rc;
+}
+
+int esmc_world_shard_exists(const struct esmc_world *w, uint32_t s, int64_t t)
+{
+  return s < w->nshards && w->shards[s].created_ms <= t;
+}
+
 int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
                    struct esmc_world **out)
 {
   struct esmc_world *w;
   struct esmc_world_internal *in;
   struct order_item *ord = NULL;
-  uint32_t i, nsh = sc->shard_count > 0 ? (uint32_t)sc->shard_count : 1;
+  struct pshard *plan = NULL;
+  uint32_t i, nsh = 0, orig = sc->shard_count > 0 ? (uint32_t)sc->shard_count : 1;
   int kin = sc->source != ESMC_SOURCE_DYNAMODB;
 
   *out = NULL;
@@ -276,6 +551,15 @@ int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
     return -1;
   }
   w->in = in;
+  in->first_create_ms = -1;
+  in->plan_applied = esmc_calloc(sc->event_count ? sc->event_count : 1, 1);
+  if(!in->plan_applied ||
+     plan_build(sc, &plan, &nsh, in->plan_applied, NULL, 0, NULL) < 0) {
+    esmc_free(in->plan_applied);
+    esmc_free(w);
+    esmc_free(in);
+    return -1;
+  }
   w->sc = sc;
   w->seed = seed;
   w->epoch_ms = sc->start_epoch_ms;
@@ -329,24 +613,40 @@ int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
     goto oom;
 
   for(i = 0; i < nsh; i++) {
-    snprintf(w->shards[i].id, sizeof(w->shards[i].id), "shardId-%012u", i);
-    in->pub_shards[i].shard_id = w->shards[i].id;
+    struct esmc_wshard *sh = &w->shards[i];
+    uint32_t p;
+    snprintf(sh->id, sizeof(sh->id), "shardId-%012u", i);
+    sh->nparents = plan[i].nparents;
+    for(p = 0; p < sh->nparents; p++)
+      sh->parents[p] = plan[i].parents[p];
+    sh->created_ms = plan[i].created;
+    sh->closed_ms = plan[i].closed;
+    sh->hash_lo = plan[i].lo;
+    sh->hash_hi = plan[i].hi;
+    if(kin)
+      snprintf(sh->starting_seq, sizeof(sh->starting_seq), "49%06u%048u", i, 0u);
+    else
+      snprintf(sh->starting_seq, sizeof(sh->starting_seq), "1%04u%016u", i, 0u);
+    in->pub_shards[i].shard_id = sh->id;
+    in->pub_shards[i].starting_sequence_number = sh->starting_seq;
     in->scope_start[i] = UINT32_MAX;
+  }
+  for(i = 0; i < nsh; i++) {
+    if(w->shards[i].nparents > 0)
+      in->pub_shards[i].parent_shard_id = w->shards[w->shards[i].parents[0]].id;
+    if(w->shards[i].nparents > 1)
+      in->pub_shards[i].adjacent_parent_shard_id =
+          w->shards[w->shards[i].parents[1]].id;
   }
 
   /* Place each record on its shard, then order each shard by append time
    * (ties in case order) and number the records. */
   for(i = 0; i < w->nrecords; i++) {
     const struct esmc_case_record *cr = &sc->records[i];
-    const char *pk = cr->partition_key ? cr->partition_key
-                     : cr->keys_json   ? cr->keys_json
-                                       : cr->id;
     ord[i].case_index = i;
     ord[i].at = cr->at_ms;
-    if(cr->shard >= 0 && (uint32_t)cr->shard < nsh)
-      ord[i].shard = (uint32_t)cr->shard;
-    else
-      ord[i].shard = (uint32_t)(esmc_fnv1a(ESMC_FNV_INIT, pk, strlen(pk)) % nsh);
+    ord[i].shard = plan_place(plan, nsh, orig, cr->shard, cr->at_ms,
+                              record_key(cr));
   }
   qsort(ord, w->nrecords, sizeof(*ord), cmp_order);
   for(i = 0; i < w->nrecords; i++) {
@@ -402,14 +702,22 @@ int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
     sh->rids[sh->n++] = i;
     in->sorted_by_seq[i] = i;
   }
+  /* A closed shard ends at its last record, or below its first. */
+  for(i = 0; i < nsh; i++) {
+    struct esmc_wshard *sh = &w->shards[i];
+    snprintf(sh->ending_seq, sizeof(sh->ending_seq), "%s",
+             sh->n ? w->records[sh->rids[sh->n - 1]].seq : sh->starting_seq);
+  }
   sort_world = w;
   qsort(in->sorted_by_seq, w->nrecords, sizeof(uint32_t), cmp_by_seq);
   sort_world = NULL;
   esmc_free(ord);
+  esmc_free(plan);
   *out = w;
   return 0;
 oom:
   esmc_free(ord);
+  esmc_free(plan);
   esmc_world_free(w);
   return -1;
 }
@@ -443,6 +751,7 @@ void esmc_world_free(struct esmc_world *w)
     esmc_free(in->pub_shards);
     esmc_free(in->visible);
     esmc_free(in->scope_start);
+    esmc_free(in->plan_applied);
     esmc_free(in->sorted_by_seq);
     esmc_free(in->deliveries);
     esmc_free(in->rule_uses);
@@ -531,6 +840,7 @@ void esmc_effective_config_update(struct esmc_effective_config *o,
   TAKE(maximum_retry_attempts, maximum_retry_attempts)
   TAKE(maximum_record_age_s, maximum_record_age_s)
   TAKE(bisect, bisect_batch_on_function_error)
+  TAKE(tumbling_window_s, tumbling_window_s)
 #undef TAKE
   if(u->function_response_types_given)
     o->report_batch_item_failures =
@@ -564,7 +874,10 @@ static void contract(struct incarnation *inc, const char *what)
   struct esmc_world *w = inc->w;
   record(w, ESMC_H_CONTRACT, inc->index, 0, ESMC_NO_SHARD, 0, 0, 0, what,
          strlen(what));
-  if(!w->in->stop) {
+  /* A breach after the run ended normally (from the final destroy()) still
+   * decides the outcome. */
+  if(!w->in->stop || w->in->out->end == ESMC_END_QUIESCENT ||
+     w->in->out->end == ESMC_END_HORIZON) {
     w->in->stop = 1;
     w->in->out->end = ESMC_END_CONTRACT;
     snprintf(w->in->out->detail, sizeof(w->in->out->detail), "%s", what);
@@ -595,7 +908,7 @@ static int shard_by_id(const struct esmc_world *w, const char *id)
     return -1;
   for(i = 0; i < w->nshards; i++)
     if(strcmp(w->shards[i].id, id) == 0)
-      return (int)i;
+      return w->shards[i].created_ms <= w->now ? (int)i : -1;
   return -1;
 }
 
@@ -694,10 +1007,22 @@ static esmc_status h_list_shards(void *ctx, const struct esmc_shard **shards,
     contract(inc, "list_shards() called with a NULL out-parameter");
     return ESMC_E_INVALID_PARAMETER;
   }
-  *shards = inc->w->in->pub_shards;
-  *count = inc->w->nshards;
-  record(inc->w, ESMC_H_LIST_SHARDS, inc->index, 0, ESMC_NO_SHARD, 0,
-         inc->w->nshards, 0, NULL, 0);
+  {
+    /* Every shard created by now, in creation order (a prefix of the plan);
+     * a closed one with its ending sequence number. The array is rewritten
+     * only here, so the previous answer stays valid until this call. */
+    struct esmc_world *w = inc->w;
+    uint32_t n = 0;
+    while(n < w->nshards && w->shards[n].created_ms <= w->now) {
+      w->in->pub_shards[n].ending_sequence_number =
+          w->shards[n].closed_ms <= w->now ? w->shards[n].ending_seq : NULL;
+      n++;
+    }
+    *shards = w->in->pub_shards;
+    *count = n;
+    record(w, ESMC_H_LIST_SHARDS, inc->index, 0, ESMC_NO_SHARD, 0, n, 0, NULL,
+           0);
+  }
   return ESMC_OK;
 }
 
@@ -788,9 +1113,12 @@ static esmc_status h_get_shard_iterator(void *ctx, const char *shard_id,
       st = ESMC_E_NOMEM;
   }
   if(st == ESMC_OK && w->in->scope_start[s] == UINT32_MAX)
-    w->in->scope_start[s] = type == ESMC_ITER_LATEST || type == ESMC_ITER_AT_TIMESTAMP
-                                ? pos
-                                : 0;
+    w->in->scope_start[s] =
+        (type == ESMC_ITER_LATEST || type == ESMC_ITER_AT_TIMESTAMP) &&
+                !(w->in->first_create_ms >= 0 &&
+                  sh->created_ms > w->in->first_create_ms)
+            ? pos
+            : 0; /* a shard born while the mapping ran is new in full */
   *out = it;
   record(w, ESMC_H_GET_ITERATOR, inc->index, st, (uint32_t)s, it, type, pos,
          NULL, 0);
@@ -849,9 +1177,13 @@ static esmc_status h_get_records(void *ctx, esmc_iterator iterator,
     inc->recbuf[k] = &w->records[w->shards[shard].rids[pos + k]].pub;
   out->records = inc->recbuf;
   out->count = n;
-  out->next_iterator = new_iterator(w, shard, pos + n);
-  if(!out->next_iterator)
-    return ESMC_E_NOMEM;
+  if(w->shards[shard].closed_ms <= w->now && pos + n >= w->shards[shard].n)
+    out->next_iterator = 0; /* closed and fully read */
+  else {
+    out->next_iterator = new_iterator(w, shard, pos + n);
+    if(!out->next_iterator)
+      return ESMC_E_NOMEM;
+  }
   out->millis_behind_latest =
       pos + n < vis
           ? w->now - w->records[w->shards[shard].rids[pos + n - (n > 0)]].at_ms
@@ -1127,7 +1459,8 @@ static esmc_status h_checkpoint(void *ctx, const char *shard_id, const char *seq
   w = inc->w;
   s = shard_by_id(w, shard_id);
   if(s < 0 || !seq || !*seq || strlen(seq) >= 64) {
-    record(w, ESMC_H_CHECKPOINT, inc->index, ESMC_E_INVALID_PARAMETER,
+    record(w, ESMC_H_CHECKPOINT, inc->index,
+           s < 0 ? ESMC_E_NOT_FOUND : ESMC_E_INVALID_PARAMETER,
            s < 0 ? ESMC_NO_SHARD : (uint32_t)s, 0, -1, 0, seq ? seq : "",
            seq ? strnlen(seq, 64) : 0);
     return s < 0 ? ESMC_E_NOT_FOUND : ESMC_E_INVALID_PARAMETER;
@@ -1645,7 +1978,8 @@ static int do_create(struct esmc_world *w, int restart)
       snprintf(in->out->create_error, sizeof(in->out->create_error), "%s", text);
     }
     m->create_failed = 1;
-  }
+  } else if(in->first_create_ms < 0)
+    in->first_create_ms = w->now;
   finish_call(w, ev, st, text);
   check_status(w, st, "create");
   return 0;
@@ -1759,11 +2093,20 @@ static int quiescent(const struct esmc_world *w)
   for(s = 0; s < w->nshards; s++) {
     uint32_t vis = in->visible[s], covered = 0;
     const char *ck = m->ckpt[s];
+    const struct esmc_wshard *sh = &w->shards[s];
     if(vis == 0 || (in->scope_start[s] != UINT32_MAX && in->scope_start[s] >= vis))
       continue;
     if(ck[0]) {
-      const struct esmc_wrecord *r = esmc_world_record_by_seq(w, ck);
-      covered = r ? r->index + 1 : 0;
+      /* Numerically: a checkpoint need not name a record. */
+      uint32_t lo = 0, hi = sh->n;
+      while(lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if(esmc_seq_cmp(w->records[sh->rids[mid]].seq, ck) <= 0)
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
+      covered = lo;
     }
     if(covered < vis && first_untrimmed(w, s) < vis)
       return 0;
@@ -1777,7 +2120,7 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
   struct esmc_world_internal *in = w->in;
   const struct esmc_scenario *sc = w->sc;
   int64_t horizon, last_scripted = sc->create_at_ms;
-  int64_t stall_t = -1;
+  int64_t stall_t = 0; /* time starts at 0: a loop there is a stall too */
   uint64_t stall_n = 0, step_limit;
   size_t i;
   uint32_t s;
@@ -1812,7 +2155,17 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
     goto oom;
   in->pending_scripted++;
   for(i = 0; i < sc->event_count; i++) {
-    if(schedule(w, sc->events[i].at_ms, Q_CASE_EVENT, i, 0))
+    if(is_reshard(sc->events[i].kind)) {
+      /* A reshard runs first at its instant (tie 0, then case order), so
+       * the appends of that instant find the new shards. */
+      struct qitem it;
+      memset(&it, 0, sizeof(it));
+      it.t = sc->events[i].at_ms;
+      it.kind = Q_CASE_EVENT;
+      it.a = i;
+      if(q_push(&in->q, it))
+        goto oom;
+    } else if(schedule(w, sc->events[i].at_ms, Q_CASE_EVENT, i, 0))
       goto oom;
     in->pending_scripted++;
     if(sc->events[i].at_ms > last_scripted)
@@ -1877,6 +2230,22 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
       case ESMC_CASE_DESTINATION_UP:
         in->destination_down = ce->kind == ESMC_CASE_DESTINATION_DOWN;
         record(w, ESMC_H_FAULT, 0, 0, ESMC_NO_SHARD, 0, ce->kind, 0, NULL, 0);
+        break;
+      case ESMC_CASE_SPLIT:
+      case ESMC_CASE_MERGE:
+      case ESMC_CASE_ROLLOVER:
+        /* The plan fixed the shards; this makes the reshard visible in the
+         * history: shard = the (first) parent, id = the first child. */
+        if(in->plan_applied[it.a]) {
+          uint32_t c = 0;
+          while(c < w->nshards && !(w->shards[c].created_ms == w->now &&
+                                    w->shards[c].nparents > 0 &&
+                                    w->shards[c].parents[0] ==
+                                        (uint32_t)ce->shards[0]))
+            c++;
+          record(w, ESMC_H_FAULT, 0, 0, (uint32_t)ce->shards[0], c, ce->kind,
+                 (int64_t)it.a, NULL, 0);
+        }
         break;
       }
       break;

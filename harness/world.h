@@ -36,7 +36,31 @@ struct esmc_wshard {
   char id[32];          /* shardId-000000000000 */
   uint32_t *rids;       /* records in sequence order */
   uint32_t n;
+  /* Resharding: the shard plan, fixed by esmc_world_new(). */
+  uint32_t nparents;    /* 0 original; 1 split or rollover child; 2 merge */
+  uint32_t parents[2];  /* shard indexes: parent, adjacent parent */
+  int64_t created_ms;   /* 0 for the original shards */
+  int64_t closed_ms;    /* INT64_MAX while it never closes */
+  uint64_t hash_lo, hash_hi; /* its hash-key range, inclusive */
+  char starting_seq[64]; /* just below its first record's */
+  char ending_seq[64];  /* its last record's (starting_seq when empty); used
+                           once it is closed */
 };
+
+/* The hash key of a partition key in a stream of n original shards: with no
+ * resharding it lands on shard FNV-1a-64(key) mod n, as it always did. */
+uint64_t esmc_world_hash_key(const char *partition_key, uint32_t n);
+
+/* Check a scenario's reshard events (split, merge, rollover) and its records'
+ * explicit shard indexes against the shard plan they make. Returns 0 when
+ * both are valid, -1 when out of memory, or 1 with the first problem in msg
+ * and where it is: *event (index in sc->events) or *record (index in
+ * sc->records), the other SIZE_MAX. esmc_world_new() accepts invalid plans:
+ * it skips an invalid reshard event and places a record whose shard is not
+ * open at its append time by its hash key. */
+int esmc_world_check_plan(const struct esmc_scenario *sc, char *msg,
+                          size_t msg_size, size_t *event, size_t *record);
+
 
 /* The effective configuration of a mapping per the spec's defaults, used by
  * checkers to know what was asked of the mapper. */
@@ -51,6 +75,7 @@ struct esmc_effective_config {
   int32_t maximum_record_age_s;
   int32_t bisect;
   int32_t report_batch_item_failures;
+  int32_t tumbling_window_s; /* TumblingWindowInSeconds; 0 = none */
   const char *on_failure_destination; /* NULL or "" = none; borrowed */
 };
 
@@ -121,6 +146,9 @@ struct esmc_run_outcome {
   char detail[512];         /* for FATAL, CONTRACT, STEP_LIMIT */
   uint64_t steps;
 };
+
+/* 1 when shard s exists (was created) at relative time t. */
+int esmc_world_shard_exists(const struct esmc_world *w, uint32_t s, int64_t t);
 
 /* Run the scenario to its end against adapter a. */
 int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,

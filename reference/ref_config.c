@@ -170,20 +170,32 @@ esmc_status ref_config_validate(const struct esmc_mapping_config *cfg,
     return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID, msg);
   }
 
-  /* Valid for AWS, but beyond what the reference implements. */
-  if(cfg->parallelization_factor != ESMC_UNSET &&
-     cfg->parallelization_factor > 1)
-    return ref_fail(err, ESMC_E_UNSUPPORTED, REF_UNSUPPORTED,
-                    "ParallelizationFactor above 1 is not supported by the "
-                    "esmcheck reference mapper.");
-  if(cfg->filter_criteria_given && cfg->filter_count > 0)
-    return ref_fail(err, ESMC_E_UNSUPPORTED, REF_UNSUPPORTED,
-                    "FilterCriteria is not supported by the esmcheck "
-                    "reference mapper.");
-  if(cfg->tumbling_window_s != ESMC_UNSET && cfg->tumbling_window_s > 0)
-    return ref_fail(err, ESMC_E_UNSUPPORTED, REF_UNSUPPORTED,
-                    "TumblingWindowInSeconds is not supported by the esmcheck "
-                    "reference mapper.");
+  /* TW-9 (an esmcheck decision): tumbling windows keep one state per shard,
+   * so they do not combine with ParallelizationFactor above 1. An update is
+   * judged by the configuration it would produce. */
+  {
+    int32_t pf = cfg->parallelization_factor != ESMC_UNSET
+                   ? cfg->parallelization_factor
+                   : (is_update ? cur->parallelization_factor : 1);
+    int32_t tw = cfg->tumbling_window_s != ESMC_UNSET
+                   ? cfg->tumbling_window_s
+                   : (is_update ? cur->tumbling_window_s : 0);
+    if(pf > 1 && tw > 0) {
+      snprintf(msg, sizeof(msg),
+               "TumblingWindowInSeconds (%" PRId32 ") cannot be combined "
+               "with a ParallelizationFactor above 1 (%" PRId32 ").",
+               tw, pf);
+      return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID, msg);
+    }
+  }
+  /* FILTER-10: patterns are checked at create and update; FilterCriteria
+   * given with no filters removes them (FILTER-11). */
+  if(cfg->filter_criteria_given) {
+    esmc_status frc = ref_filter_validate(cfg->filter_patterns,
+                                          cfg->filter_count, err);
+    if(frc != ESMC_OK)
+      return frc;
+  }
   return ESMC_OK;
 }
 
@@ -197,6 +209,7 @@ void ref_config_free(struct ref_config *c)
   free(c->role_arn);
   free(c->region);
   free(c->destination);
+  ref_filter_clear(c);
   memset(c, 0, sizeof(*c));
 }
 
@@ -241,6 +254,9 @@ static int ref_config_apply(struct ref_config *out,
     out->tumbling_window_s = cfg->tumbling_window_s;
   if(cfg->function_response_types_given)
     out->function_response_types = cfg->function_response_types;
+  if(cfg->filter_criteria_given &&
+     ref_filter_set(out, cfg->filter_patterns, cfg->filter_count) != 0)
+    oom = 1;
   if(cfg->on_failure_destination) {
     free(out->destination);
     out->destination = NULL;
@@ -294,6 +310,11 @@ esmc_status ref_config_from_update(struct ref_config *out,
   out->role_arn = ref_strdup(cur->role_arn, &oom);
   out->region = ref_strdup(cur->region, &oom);
   out->destination = ref_strdup(cur->destination, &oom);
+  out->filters = NULL;
+  out->filter_count = 0;
+  if(ref_filter_set(out, (const char *const *)cur->filters,
+                    cur->filter_count) != 0)
+    oom = 1;
   if(oom || ref_config_apply(out, cfg)) {
     ref_config_free(out);
     return ESMC_E_NOMEM;

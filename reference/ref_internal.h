@@ -87,7 +87,30 @@ struct ref_config {
   int32_t tumbling_window_s;
   uint32_t function_response_types;
   char *destination; /* NULL when none */
+  char **filters;    /* FilterCriteria pattern texts (ref_filter.c) */
+  size_t filter_count;
 };
+
+/* ---- Event filtering (ref_filter.c). ---- */
+
+/* At most 5 filters (the default quota, CONTRA-9) of 4096 characters. */
+#define REF_FILTER_MAX 5
+#define REF_FILTER_PATTERN_MAX 4096
+
+/* Validates FilterCriteria patterns (FILTER-10): ESMC_OK, or
+ * ESMC_E_INVALID_PARAMETER with InvalidParameterValueException "Invalid
+ * filter pattern definition." in err (err may be NULL). */
+esmc_status ref_filter_validate(const char *const *patterns, size_t n,
+                                struct esmc_error *err);
+/* 1 when record r matches one of c's filters (or c has none), 0 when the
+ * filters drop it (FILTER-1..8). */
+int ref_filter_match_record(const struct ref_config *c,
+                            const struct esmc_record *r);
+/* Replaces c's patterns with copies of patterns[0, n): 0, or -1 when out of
+ * memory (c unchanged). ref_filter_clear() frees them. */
+int ref_filter_set(struct ref_config *c, const char *const *patterns,
+                   size_t n);
+void ref_filter_clear(struct ref_config *c);
 
 /*
  * Validates cfg like CreateEventSourceMapping (is_update 0) or
@@ -128,6 +151,25 @@ size_t ref_record_json_len(const struct ref_config *c,
 /* Appends the whole event {"Records":[...]}. */
 void ref_build_event(struct ref_buf *b, const struct ref_config *c,
                      const struct esmc_record *const *recs, size_t n);
+
+/* The tumbling-window fields of an event (TW-2). */
+struct ref_window_event {
+  esmc_time_ms start, end; /* the window [start, end) */
+  const char *state;       /* the carried state, a JSON object; NULL: {} */
+  size_t state_len;
+  const char *shard_id;
+  int final;               /* isFinalInvokeForWindow */
+  int early;               /* isWindowTerminatedEarly */
+};
+
+/* Appends the event {"Records":[...]} and, when w is not NULL, the
+ * tumbling-window fields after Records, in this order: window {start, end}
+ * (ISO-8601 UTC, whole seconds), state, shardId, eventSourceARN,
+ * isFinalInvokeForWindow, isWindowTerminatedEarly. recs may be NULL when
+ * n is 0. */
+void ref_build_window_event(struct ref_buf *b, const struct ref_config *c,
+                            const struct esmc_record *const *recs, size_t n,
+                            const struct ref_window_event *w);
 
 /* Writes a UTC time as YYYY-MM-DDTHH:MM:SS.mmmZ (with_ms) or
  * YYYY-MM-DDTHH:MM:SSZ, truncated to size. */

@@ -373,6 +373,45 @@ void ref_build_event(struct ref_buf *b, const struct ref_config *c,
   ref_buf_puts(b, "]}");
 }
 
+void ref_build_window_event(struct ref_buf *b, const struct ref_config *c,
+                            const struct esmc_record *const *recs, size_t n,
+                            const struct ref_window_event *w)
+{
+  char ts[40];
+  size_t i;
+
+  if(!w) {
+    ref_build_event(b, c, recs, n);
+    return;
+  }
+  ref_buf_puts(b, "{\"Records\":[");
+  for(i = 0; i < n; i++) {
+    if(i > 0)
+      ref_buf_append(b, ",", 1);
+    ref_append_record_json(b, c, recs[i]);
+  }
+  ref_buf_puts(b, "],\"window\":{\"start\":");
+  ref_format_iso(ts, sizeof(ts), w->start, 0);
+  ref_buf_json_str(b, ts);
+  ref_buf_puts(b, ",\"end\":");
+  ref_format_iso(ts, sizeof(ts), w->end, 0);
+  ref_buf_json_str(b, ts);
+  ref_buf_puts(b, "},\"state\":");
+  if(w->state && w->state_len > 0)
+    ref_buf_append(b, w->state, w->state_len);
+  else
+    ref_buf_puts(b, "{}");
+  ref_buf_puts(b, ",\"shardId\":");
+  ref_buf_json_str(b, w->shard_id);
+  ref_buf_puts(b, ",\"eventSourceARN\":");
+  ref_buf_json_str(b, c->event_source_arn);
+  ref_buf_puts(b, ",\"isFinalInvokeForWindow\":");
+  ref_buf_puts(b, w->final ? "true" : "false");
+  ref_buf_puts(b, ",\"isWindowTerminatedEarly\":");
+  ref_buf_puts(b, w->early ? "true" : "false");
+  ref_buf_puts(b, "}");
+}
+
 /* ------------------------------------------------------------------------ */
 /* The on-failure record. */
 

@@ -390,14 +390,34 @@ static void test_config_rules(void **state)
   assert_int_equal(validate(&c, &err), ESMC_E_INVALID_PARAMETER);
   assert_string_equal(err.code, "InvalidParameterValueException");
 
-  /* Valid for AWS, unsupported here. */
+  /* ParallelizationFactor and tumbling windows, but not both (TW-9). */
   c = base_cfg(ESMC_SOURCE_KINESIS);
-  c.parallelization_factor = 2;
-  assert_int_equal(validate(&c, &err), ESMC_E_UNSUPPORTED);
-  assert_non_null(strstr(err.message, "ParallelizationFactor"));
-  c = base_cfg(ESMC_SOURCE_KINESIS);
+  c.parallelization_factor = 10;
+  assert_int_equal(validate(&c, &err), ESMC_OK);
+  c = base_cfg(ESMC_SOURCE_DYNAMODB);
+  c.tumbling_window_s = 900;
+  assert_int_equal(validate(&c, &err), ESMC_OK);
+  c.tumbling_window_s = 0;
+  assert_int_equal(validate(&c, &err), ESMC_OK);
   c.tumbling_window_s = 60;
-  assert_int_equal(validate(&c, &err), ESMC_E_UNSUPPORTED);
+  c.parallelization_factor = 2;
+  assert_int_equal(validate(&c, &err), ESMC_E_INVALID_PARAMETER);
+  assert_string_equal(err.code, "InvalidParameterValueException");
+  assert_non_null(strstr(err.message, "ParallelizationFactor"));
+  {
+    struct ref_config cur;
+    struct esmc_mapping_config u = base_cfg(ESMC_SOURCE_KINESIS);
+    c = base_cfg(ESMC_SOURCE_KINESIS);
+    c.tumbling_window_s = 30;
+    assert_int_equal(ref_config_from_create(&cur, &c), ESMC_OK);
+    u.starting_position = ESMC_START_UNSET;
+    u.parallelization_factor = 3; /* The result would combine them. */
+    assert_int_equal(ref_config_validate(&u, &cur, 1, 0, &err),
+                     ESMC_E_INVALID_PARAMETER);
+    u.tumbling_window_s = 0; /* Turning the window off at once is fine. */
+    assert_int_equal(ref_config_validate(&u, &cur, 1, 0, &err), ESMC_OK);
+    ref_config_free(&cur);
+  }
   c = base_cfg(ESMC_SOURCE_KINESIS);
   {
     static const char *const pats[] = {"{\"data\":{\"a\":[1]}}"};
@@ -405,7 +425,7 @@ static void test_config_rules(void **state)
     c.filter_count = 1;
     c.filter_criteria_given = 1;
   }
-  assert_int_equal(validate(&c, &err), ESMC_E_UNSUPPORTED);
+  assert_int_equal(validate(&c, &err), ESMC_OK); /* FILTER-10 */
   c = base_cfg(ESMC_SOURCE_SQS);
   assert_int_equal(validate(&c, &err), ESMC_E_UNSUPPORTED);
 }
@@ -694,7 +714,11 @@ struct fh {
   void (*script)(struct fh *f, int i, struct esmc_invoke_result *r);
   const char *resp_body;
   esmc_time_ms duration;
+  /* Optional: the duration of an invocation, from its payload. */
+  esmc_time_ms (*dur)(const struct fh *f, const char *payload);
   int nprobe;
+  int inflight, max_inflight; /* invocations in flight, and the peak */
+  char resp_buf[64];          /* a response built by a script */
 };
 
 static esmc_time_ms fh_now(void *ctx)
@@ -843,8 +867,10 @@ static esmc_status fh_invoke(void *ctx, const uint8_t *payload, size_t len,
   e = fh_slot(f);
   e->used = 1;
   e->is_timer = 0;
-  e->at = f->now + f->duration;
+  e->at = f->now + (f->dur ? f->dur(f, v->payload) : f->duration);
   e->inv = (esmc_invocation)(f->ninv + 1);
+  if(++f->inflight > f->max_inflight)
+    f->max_inflight = f->inflight;
   e->result_index = f->ninv;
   *out = e->inv;
   f->ninv++;
@@ -990,6 +1016,7 @@ static void fh_run(struct fh *f, esmc_time_ms until)
       r.executed_version = "$LATEST";
       r.request_id = "req-0";
       f->script(f, ev.result_index, &r);
+      f->inflight--;
       assert_int_equal(f->ad->on_invoke_complete(f->mapper, ev.inv, &r),
                        ESMC_OK);
     }
@@ -1386,6 +1413,424 @@ static void test_e2e_idle_polling(void **state)
   free(f);
 }
 
+/* ------------------------------------------------------------------------ */
+/* ParallelizationFactor. */
+
+/* Gives record i of shard 0 partition key keys[i % nkeys]. */
+static void fh_keys(struct fh *f, const char *const *keys, size_t nkeys)
+{
+  size_t i;
+  for(i = 0; i < f->nrec[0]; i++)
+    f->recs[0][i].partition_key = keys[i % nkeys];
+}
+
+/* Batches holding key "a" (lane 0 of 2) run 1000 ms, others 100 ms. */
+static esmc_time_ms slow_a(const struct fh *f, const char *payload)
+{
+  (void)f;
+  return strstr(payload, "\"partitionKey\":\"a\"") ? 1000 : 100;
+}
+
+/* The index of the invocation holding sequence number seq, or -1. */
+static int fh_inv_of(const struct fh *f, const char *seq)
+{
+  char pat[48];
+  int i;
+  snprintf(pat, sizeof(pat), "\"sequenceNumber\":\"%s\"", seq);
+  for(i = 0; i < f->ninv; i++)
+    if(strstr(f->inv[i].payload, pat))
+      return i;
+  return -1;
+}
+
+static void test_e2e_pf_keys_overtake(void **state)
+{
+  static const char *const keys[] = {"a", "b"}; /* lanes 0 and 1 of 2 */
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_KINESIS);
+  esmc_time_ms t0;
+
+  (void)state;
+  fh_init(f, 4, 0); /* 1000 a, 1001 b, 1002 a, 1003 b */
+  fh_keys(f, keys, 2);
+  t0 = f->now;
+  f->script = succeed;
+  f->dur = slow_a;
+  c.batch_size = 1;
+  c.parallelization_factor = 2;
+  fh_create(f, &c);
+  /* Both lanes start at once. */
+  assert_int_equal(f->ninv, 2);
+  fh_run(f, t0 + 150);
+  /* ORDER-3: key b overtook the earlier 1002 of key a. */
+  assert_int_equal(f->ninv, 3);
+  assert_int_equal(fh_inv_of(f, "1003"), 2);
+  assert_int_equal(f->inv[2].at, t0 + 100);
+  fh_run(f, t0 + 500);
+  /* Everything of lane b is done, but 1000 is not: the checkpoint stays
+   * at the starting point. */
+  assert_string_equal(f->checkpoint[0], "999");
+  fh_run(f, t0 + 1500);
+  assert_int_equal(fh_inv_of(f, "1002"), 3);
+  assert_int_equal(f->inv[3].at, t0 + 1000);
+  /* 1000 and 1001 are done; 1002 is in flight, so 1003 is not covered. */
+  assert_string_equal(f->checkpoint[0], "1001");
+  fh_run(f, t0 + 10000);
+  assert_string_equal(f->checkpoint[0], "1003");
+  assert_int_equal(f->ninv, 4);
+  assert_int_equal(f->max_inflight, 2);
+  fh_free(f);
+  free(f);
+}
+
+static void test_e2e_pf_same_key_serial(void **state)
+{
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_KINESIS);
+  int i;
+
+  (void)state;
+  fh_init(f, 6, 0); /* one key, "pk" */
+  f->script = succeed;
+  c.batch_size = 2;
+  c.parallelization_factor = 4;
+  fh_create(f, &c);
+  fh_run(f, f->now + 10000);
+  assert_int_equal(f->ninv, 3);
+  assert_int_equal(f->max_inflight, 1);
+  for(i = 0; i < 3; i++)
+    assert_int_equal(f->inv[i].nrec, 2);
+  assert_int_equal(fh_inv_of(f, "1000"), 0);
+  assert_int_equal(fh_inv_of(f, "1002"), 1);
+  assert_int_equal(fh_inv_of(f, "1004"), 2);
+  assert_string_equal(f->checkpoint[0], "1005");
+  fh_free(f);
+  free(f);
+}
+
+static void test_e2e_pf_concurrency_bound(void **state)
+{
+  static const char *const keys[] = {"g", "a", "c"}; /* lanes 0, 1, 2 of 3 */
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_DYNAMODB);
+  int i;
+
+  (void)state;
+  fh_init(f, 12, 0);
+  fh_keys(f, keys, 3);
+  for(i = 0; i < 12; i++) /* Each record its own key: still 3 lanes. */
+    f->recs[0][i].partition_key = i < 3 ? keys[i] : f->seqs[0][i];
+  f->script = succeed;
+  f->duration = 500;
+  c.batch_size = 1;
+  c.parallelization_factor = 3;
+  fh_create(f, &c);
+  fh_run(f, f->now + 60000);
+  assert_int_equal(f->ninv, 12);
+  assert_int_equal(f->max_inflight, 3); /* ORDER-4 */
+  assert_string_equal(f->checkpoint[0], "1011");
+  fh_free(f);
+  free(f);
+}
+
+/* Fails every batch holding a record of key "a". */
+static void fail_key_a(struct fh *f, int i, struct esmc_invoke_result *r)
+{
+  if(strstr(f->inv[i].payload, "\"partitionKey\":\"a\""))
+    always_fail(f, i, r);
+}
+
+static void test_e2e_pf_failing_key_blocks_its_lane(void **state)
+{
+  static const char *const keys[] = {"a", "b"};
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_KINESIS);
+  int i, a_invs = 0;
+
+  (void)state;
+  fh_init(f, 6, 0); /* a: 1000 1002 1004, b: 1001 1003 1005 */
+  fh_keys(f, keys, 2);
+  f->script = fail_key_a;
+  c.batch_size = 1;
+  c.parallelization_factor = 2;
+  fh_create(f, &c);
+  fh_run(f, f->now + 30000);
+  /* Lane b finished; lane a retries 1000 and never reaches 1002. */
+  assert_true(fh_inv_of(f, "1005") >= 0);
+  assert_int_equal(fh_inv_of(f, "1002"), -1);
+  for(i = 0; i < f->ninv; i++)
+    a_invs += strstr(f->inv[i].payload, "\"1000\"") != NULL;
+  assert_true(a_invs >= 3);
+  /* Nothing at or above the failing 1000 is checkpointed. */
+  assert_string_equal(f->checkpoint[0], "999");
+  fh_free(f);
+  free(f);
+}
+
+static void test_e2e_pf_update(void **state)
+{
+  static const char *const keys[] = {"a", "b"};
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_KINESIS), u;
+  struct esmc_error err;
+  esmc_time_ms t0;
+  int i;
+
+  (void)state;
+  fh_init(f, 8, 0);
+  fh_keys(f, keys, 2);
+  t0 = f->now;
+  for(i = 4; i < 8; i++)
+    f->recs[0][i].approximate_arrival_ms = t0 + 5000;
+  f->script = succeed;
+  c.batch_size = 1;
+  fh_create(f, &c);
+  fh_run(f, t0 + 4000);
+  assert_int_equal(f->ninv, 4);
+  assert_int_equal(f->max_inflight, 1);
+  u = base_cfg(ESMC_SOURCE_KINESIS);
+  u.starting_position = ESMC_START_UNSET;
+  u.parallelization_factor = 2;
+  assert_int_equal(f->ad->update(f->mapper, &u, &err), ESMC_OK);
+  fh_run(f, t0 + 20000);
+  /* GEN-4: the later batches run two at a time. */
+  assert_int_equal(f->ninv, 8);
+  assert_int_equal(f->max_inflight, 2);
+  assert_string_equal(f->checkpoint[0], "1007");
+  fh_free(f);
+  free(f);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tumbling windows. */
+
+/* Answers {"state":{"n":<invocation number>}}. */
+static void tw_count(struct fh *f, int i, struct esmc_invoke_result *r)
+{
+  snprintf(f->resp_buf, sizeof(f->resp_buf), "{\"state\":{\"n\":%d}}", i + 1);
+  r->payload = (const uint8_t *)f->resp_buf;
+  r->payload_len = strlen(f->resp_buf);
+}
+
+/* Checks invocation i's window fields; state is compared as text. */
+static void tw_expect(const struct fh *f, int i, const char *start,
+                      const char *end, const char *st, int final, int early,
+                      int nrec)
+{
+  struct tj *t = malloc(sizeof(*t));
+  int w, sv;
+
+  assert_non_null(t);
+  tj_parse(t, f->inv[i].payload, f->inv[i].len);
+  assert_int_equal(t->tok[tj_get(t, 0, "Records")].size, nrec);
+  w = tj_get(t, 0, "window");
+  assert_true(tj_eq(t, tj_get(t, w, "start"), start));
+  assert_true(tj_eq(t, tj_get(t, w, "end"), end));
+  sv = tj_get(t, 0, "state");
+  assert_true(sv >= 0 && t->tok[sv].type == JSMN_OBJECT);
+  if(!tj_eq(t, sv, st))
+    fail_msg("invocation %d: state %.*s, expected %s", i,
+             t->tok[sv].end - t->tok[sv].start, t->js + t->tok[sv].start, st);
+  assert_true(tj_eq(t, tj_get(t, 0, "shardId"), "shardId-000000000000"));
+  assert_true(tj_eq(t, tj_get(t, 0, "eventSourceARN"),
+                    "arn:aws:kinesis:us-east-1:000000000000:stream/s"));
+  assert_true(tj_eq(t, tj_get(t, 0, "isFinalInvokeForWindow"),
+                    final ? "true" : "false"));
+  assert_true(tj_eq(t, tj_get(t, 0, "isWindowTerminatedEarly"),
+                    early ? "true" : "false"));
+  free(t);
+}
+
+static void test_e2e_tw_boundaries_and_final(void **state)
+{
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_KINESIS);
+  esmc_time_ms t0;
+
+  (void)state;
+  fh_init(f, 3, 0);
+  t0 = f->now; /* 2024-01-01T00:00:00Z, a multiple of 10 s */
+  f->recs[0][1].approximate_arrival_ms = t0 + 9999;
+  f->recs[0][2].approximate_arrival_ms = t0 + 10000;
+  f->now = t0 + 10000;
+  f->script = tw_count;
+  c.tumbling_window_s = 10;
+  fh_create(f, &c);
+  fh_run(f, t0 + 60000);
+  assert_int_equal(f->ninv, 4);
+  /* TW-1: 1000 and 1001 share [0 s, 10 s); 1002 starts the next window. */
+  tw_expect(f, 0, "2024-01-01T00:00:00Z", "2024-01-01T00:00:10Z", "{}", 0, 0,
+            2);
+  /* TW-5: the final invoke carries the state and no records. */
+  tw_expect(f, 1, "2024-01-01T00:00:00Z", "2024-01-01T00:00:10Z",
+            "{\"n\":1}", 1, 0, 0);
+  tw_expect(f, 2, "2024-01-01T00:00:10Z", "2024-01-01T00:00:20Z", "{}", 0, 0,
+            1);
+  tw_expect(f, 3, "2024-01-01T00:00:10Z", "2024-01-01T00:00:20Z",
+            "{\"n\":3}", 1, 0, 0);
+  /* The second window closes after its end, once the shard was read past
+   * it. */
+  assert_true(f->inv[3].at >= t0 + 20000);
+  assert_true(f->inv[3].at <= t0 + 21000);
+  assert_string_equal(f->checkpoint[0], "1002");
+  fh_free(f);
+  free(f);
+}
+
+static void test_e2e_tw_state_carried(void **state)
+{
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_KINESIS);
+  esmc_time_ms t0;
+
+  (void)state;
+  fh_init(f, 2, 3000); /* 1000 at 0 s, 1001 at 3 s */
+  t0 = f->now;
+  f->script = tw_count;
+  c.tumbling_window_s = 60;
+  fh_create(f, &c);
+  fh_run(f, t0 + 30000);
+  assert_int_equal(f->ninv, 2);
+  tw_expect(f, 1, "2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z",
+            "{\"n\":1}", 0, 0, 1);
+  /* TW-5: the window's records are not checkpointed before it closes. */
+  assert_string_equal(f->checkpoint[0], "999");
+  fh_run(f, t0 + 120000);
+  assert_int_equal(f->ninv, 3);
+  tw_expect(f, 2, "2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z",
+            "{\"n\":2}", 1, 0, 0);
+  assert_string_equal(f->checkpoint[0], "1001");
+  fh_free(f);
+  free(f);
+}
+
+/* Invocation 0 answers without a state (TW-3), the rest count. */
+static void tw_missing_state_once(struct fh *f, int i,
+                                  struct esmc_invoke_result *r)
+{
+  if(i == 0) {
+    r->payload = (const uint8_t *)"{\"batchItemFailures\":[]}";
+    r->payload_len = strlen((const char *)r->payload);
+    return;
+  }
+  tw_count(f, i, r);
+}
+
+static void test_e2e_tw_missing_state_fails(void **state)
+{
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_KINESIS);
+
+  (void)state;
+  fh_init(f, 2, 0);
+  f->script = tw_missing_state_once;
+  c.tumbling_window_s = 5;
+  c.maximum_retry_attempts = 2;
+  fh_create(f, &c);
+  fh_run(f, f->now + 60000);
+  /* The first response is a failure: the batch is retried identically. */
+  assert_true(f->ninv >= 3);
+  assert_string_equal(f->inv[0].payload, f->inv[1].payload);
+  assert_true(f->inv[1].at >= f->inv[0].at + 1000);
+  tw_expect(f, 2, "2024-01-01T00:00:00Z", "2024-01-01T00:00:05Z",
+            "{\"n\":2}", 1, 0, 0);
+  assert_string_equal(f->checkpoint[0], "1001");
+  fh_free(f);
+  free(f);
+}
+
+/* Invocation 0 returns a state just over 1 MB. */
+static char *tw_big_body;
+static void tw_big_once(struct fh *f, int i, struct esmc_invoke_result *r)
+{
+  if(i == 0) {
+    r->payload = (const uint8_t *)tw_big_body;
+    r->payload_len = strlen(tw_big_body);
+    return;
+  }
+  tw_count(f, i, r);
+}
+
+static void test_e2e_tw_early_termination(void **state)
+{
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_KINESIS);
+  size_t big = 1048576, i;
+  esmc_time_ms t0;
+
+  (void)state;
+  tw_big_body = malloc(big + 64);
+  assert_non_null(tw_big_body);
+  memcpy(tw_big_body, "{\"state\":{\"s\":\"", 15);
+  for(i = 15; i < big + 15; i++)
+    tw_big_body[i] = 'x';
+  memcpy(tw_big_body + i, "\"}}", 4);
+  fh_init(f, 2, 2000); /* 1000 at 0 s, 1001 at 2 s: one 60 s window */
+  t0 = f->now;
+  f->script = tw_big_once;
+  c.tumbling_window_s = 60;
+  fh_create(f, &c);
+  fh_run(f, t0 + 1500);
+  /* TW-4: the window ended early, at once, without the oversized state. */
+  assert_int_equal(f->ninv, 2);
+  tw_expect(f, 1, "2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z", "{}", 1, 1,
+            0);
+  assert_string_equal(f->checkpoint[0], "1000");
+  fh_run(f, t0 + 120000);
+  /* The next record starts a fresh instance of the same window. */
+  assert_int_equal(f->ninv, 4);
+  tw_expect(f, 2, "2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z", "{}", 0, 0,
+            1);
+  tw_expect(f, 3, "2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z",
+            "{\"n\":3}", 1, 0, 0);
+  assert_string_equal(f->checkpoint[0], "1001");
+  fh_free(f);
+  free(f);
+  free(tw_big_body);
+  tw_big_body = NULL;
+}
+
+/* Fails final invokes; answers with a state otherwise. */
+static void tw_fail_final(struct fh *f, int i, struct esmc_invoke_result *r)
+{
+  if(strstr(f->inv[i].payload, "\"isFinalInvokeForWindow\":true")) {
+    always_fail(f, i, r);
+    return;
+  }
+  tw_count(f, i, r);
+}
+
+static void test_e2e_tw_final_retried(void **state)
+{
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_KINESIS);
+  esmc_time_ms t0;
+
+  (void)state;
+  fh_init(f, 2, 0);
+  t0 = f->now;
+  f->recs[0][1].approximate_arrival_ms = t0 + 10000; /* the next window */
+  f->script = tw_fail_final;
+  c.tumbling_window_s = 10;
+  c.maximum_retry_attempts = 1;
+  fh_create(f, &c);
+  fh_run(f, t0 + 9000);
+  fh_run(f, t0 + 15000);
+  /* TW-5, TW-8: the final invoke fails, is retried once (MRA 1) while the
+   * shard waits, then the window is given up and 1001 goes on. */
+  assert_true(f->ninv >= 4);
+  tw_expect(f, 1, "2024-01-01T00:00:00Z", "2024-01-01T00:00:10Z",
+            "{\"n\":1}", 1, 0, 0);
+  assert_string_equal(f->inv[1].payload, f->inv[2].payload);
+  tw_expect(f, 3, "2024-01-01T00:00:10Z", "2024-01-01T00:00:20Z", "{}", 0, 0,
+            1);
+  assert_true(f->inv[3].at > f->inv[2].at);
+  assert_int_equal(f->ndest, 0);
+  assert_string_equal(f->checkpoint[0], "1000");
+  fh_free(f);
+  free(f);
+}
+
 static void test_adapter_table(void **state)
 {
   const struct esmc_adapter *a = esmc_adapter_reference(ESMC_ABI_VERSION);
@@ -1394,11 +1839,12 @@ static void test_adapter_table(void **state)
   assert_non_null(a);
   assert_null(esmc_adapter_reference(0));
   assert_string_equal(a->name, "esmcheck-reference");
-  assert_string_equal(a->version, "0.1.0");
+  assert_string_equal(a->version, "0.2.0");
   assert_true(a->struct_size >= ESMC_ADAPTER_V1_SIZE);
   assert_true(a->capabilities & ESMC_CAP_BISECT);
-  assert_false(a->capabilities & ESMC_CAP_PARALLELIZATION);
-  assert_false(a->capabilities & ESMC_CAP_FILTER);
+  assert_true(a->capabilities & ESMC_CAP_PARALLELIZATION);
+  assert_true(a->capabilities & ESMC_CAP_TUMBLING_WINDOW);
+  assert_true(a->capabilities & ESMC_CAP_FILTER);
   a->destroy(NULL);
 }
 
@@ -1427,6 +1873,16 @@ int main(void)
     cmocka_unit_test(test_e2e_throttle_not_counted),
     cmocka_unit_test(test_e2e_payload_limit),
     cmocka_unit_test(test_e2e_idle_polling),
+    cmocka_unit_test(test_e2e_pf_keys_overtake),
+    cmocka_unit_test(test_e2e_pf_same_key_serial),
+    cmocka_unit_test(test_e2e_pf_concurrency_bound),
+    cmocka_unit_test(test_e2e_pf_failing_key_blocks_its_lane),
+    cmocka_unit_test(test_e2e_pf_update),
+    cmocka_unit_test(test_e2e_tw_boundaries_and_final),
+    cmocka_unit_test(test_e2e_tw_state_carried),
+    cmocka_unit_test(test_e2e_tw_missing_state_fails),
+    cmocka_unit_test(test_e2e_tw_early_termination),
+    cmocka_unit_test(test_e2e_tw_final_retried),
     cmocka_unit_test(test_adapter_table),
   };
   return cmocka_run_group_tests_name("reference", tests, NULL, NULL);

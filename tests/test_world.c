@@ -1414,6 +1414,8 @@ static void test_checkpoint_unknown_shard_recorded_status(void **state)
 {
   struct wf_run r;
   const struct esmc_hevent *e;
+  uint32_t shard;
+  int32_t status;
   (void)state;
   tm_reset();
   probe_reset();
@@ -1427,10 +1429,12 @@ static void test_checkpoint_unknown_shard_recorded_status(void **state)
               1, tm_adapter(ESMC_CAP_KINESIS));
   e = wf_nth(&r.w->hist, ESMC_H_CHECKPOINT, 6);
   assert_non_null(e);
-  assert_int_equal(e->shard, ESMC_NO_SHARD);
+  shard = e->shard;
+  status = e->status;
+  wf_free(&r); /* before asserting: a failure must not leak */
+  assert_int_equal(shard, ESMC_NO_SHARD);
   assert_int_equal(pr[6].st, ESMC_E_NOT_FOUND);
-  assert_int_equal(e->status, pr[6].st); /* BUG: recorded as -2 */
-  wf_free(&r);
+  assert_int_equal(status, pr[6].st); /* BUG: recorded as -2 */
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1646,14 +1650,18 @@ static void test_contract_call_from_destroy_on_restart(void **state)
 static void test_contract_call_from_final_destroy(void **state)
 {
   struct wf_run r;
+  struct esmc_run_outcome out;
+  size_t ncontract;
   (void)state;
   tm_reset();
   tm.hooks.destroy = log_in_destroy;
   wf_run_json(&r, plain_case, 1, tm_adapter(ESMC_CAP_KINESIS));
-  assert_int_equal(wf_count(&r.w->hist, ESMC_H_CONTRACT), 1);
-  assert_int_equal(r.out.end, ESMC_END_CONTRACT); /* BUG: stays HORIZON */
-  assert_non_null(strstr(r.out.detail, "log()"));
+  ncontract = wf_count(&r.w->hist, ESMC_H_CONTRACT);
+  out = r.out;
   wf_free(&r);
+  assert_int_equal(ncontract, 1);
+  assert_int_equal(out.end, ESMC_END_CONTRACT); /* BUG: stays HORIZON */
+  assert_non_null(strstr(out.detail, "log()"));
 }
 
 static esmc_status call_old_host(const struct esmc_host *h,
@@ -1797,15 +1805,19 @@ static void test_stall_step_limit(void **state)
 static void test_stall_at_time_zero(void **state)
 {
   struct wf_run r;
+  struct esmc_run_outcome out;
+  int64_t now;
   (void)state;
   run_stall(&r, 0);
-  if(r.out.end != ESMC_END_STEP_LIMIT)
-    print_error("end %d after %d timers: %s\n", (int)r.out.end, tm.timers,
-                r.out.detail);
-  assert_int_equal(r.out.end, ESMC_END_STEP_LIMIT);
-  assert_non_null(strstr(r.out.detail, "stalled"));
-  assert_int_equal(r.w->now, 0);
+  out = r.out;
+  now = r.w->now;
   wf_free(&r);
+  if(out.end != ESMC_END_STEP_LIMIT)
+    print_error("end %d after %d timers: %s\n", (int)out.end, tm.timers,
+                out.detail);
+  assert_int_equal(out.end, ESMC_END_STEP_LIMIT); /* BUG: FATAL (our guard) */
+  assert_non_null(strstr(out.detail, "stalled"));
+  assert_int_equal(now, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1868,6 +1880,8 @@ static void test_quiescence_numeric_checkpoint(void **state)
 {
   struct wf_run r;
   const struct esmc_hevent *ck;
+  struct esmc_run_outcome out;
+  int64_t a, ck_t, now;
   (void)state;
   tm_reset();
   sm_install();
@@ -1880,10 +1894,14 @@ static void test_quiescence_numeric_checkpoint(void **state)
               1, tm_adapter(ESMC_CAP_KINESIS));
   ck = wf_nth(&r.w->hist, ESMC_H_CHECKPOINT, 0);
   assert_non_null(ck);
-  assert_int_equal(ck->a, 1); /* covers r1 and r2 */
-  assert_int_equal(r.out.end, ESMC_END_QUIESCENT); /* BUG: HORIZON */
-  assert_int_equal(r.w->now, ck->t + 10000);
+  a = ck->a;
+  ck_t = ck->t;
+  now = r.w->now;
+  out = r.out;
   wf_free(&r);
+  assert_int_equal(a, 1); /* covers r1 and r2 */
+  assert_int_equal(out.end, ESMC_END_QUIESCENT); /* BUG: HORIZON */
+  assert_int_equal(now, ck_t + 10000);
 }
 
 static void test_horizon(void **state)
