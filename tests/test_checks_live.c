@@ -1,9 +1,11 @@
 /* test_checks_live.c: the liveness checker (LIVE-1) fires on stuck mappers
- * and stays quiet while a mapper keeps working, backs off, or is disabled. */
+ * and stays quiet while a mapper keeps working, backs off, or is disabled;
+ * the idle polling rate checker (POLL-1) fires on eager or slow polling. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -127,6 +129,70 @@ static void test_trimmed_record_ends_the_wait(void **state)
   fx_assert_quiet(&f, "liveness");
 }
 
+
+/* ---- poll_rate (POLL-1) ---- */
+
+static void empty_polls(int64_t from, int64_t to, int64_t every)
+{
+  struct esmc_hevent e;
+  int64_t t;
+  for(t = from; t <= to; t += every) {
+    memset(&e, 0, sizeof(e));
+    e.t = t;
+    e.kind = ESMC_H_GET_RECORDS;
+    e.shard = 0;
+    e.id = 1;
+    assert_true(esmc_history_add(&f.w->hist, &e, NULL, 0, NULL, NULL) >= 0);
+  }
+}
+
+static void test_poll_rate_nominal_is_quiet(void **state)
+{
+  (void)state;
+  setup_world(0);
+  empty_polls(0, 30000, 1000);
+  fx_end(f.w, 40000, 0);
+  fx_assert_quiet(&f, "poll_rate");
+}
+
+static void test_poll_rate_too_eager(void **state)
+{
+  (void)state;
+  setup_world(0);
+  empty_polls(0, 20000, 10);
+  fx_end(f.w, 30000, 0);
+  fx_assert_fires(&f, "poll_rate", "shardId-000000000000 was idle from t=0 ms",
+                  "one poll every 10 ms", "between 500 and 2000 ms",
+                  (char *)NULL);
+  assert_int_equal(fx_check(&f, "poll_rate")->level, ESMC_SHOULD);
+}
+
+static void test_poll_rate_too_slow(void **state)
+{
+  (void)state;
+  setup_world(0);
+  empty_polls(0, 60000, 10000);
+  fx_end(f.w, 70000, 0);
+  fx_assert_fires(&f, "poll_rate", "one poll every 10000 ms", (char *)NULL);
+}
+
+static void test_poll_rate_pause_splits_stretches(void **state)
+{
+  size_t off;
+  (void)state;
+  fx_scenario(&f, ESMC_SOURCE_KINESIS, 1);
+  off = fx_add_update(&f, 5000, NULL);
+  fx_update_spec(&f, off)->enabled = 0;
+  fx_build(&f);
+  fx_start(&f);
+  empty_polls(0, 5000, 1000);
+  fx_update(f.w, 5000, off, 0, NULL);
+  /* No polls while disabled for a minute, then back at the base rate. */
+  empty_polls(65000, 80000, 1000);
+  fx_end(f.w, 90000, 0);
+  fx_assert_quiet(&f, "poll_rate");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -136,6 +202,10 @@ int main(void)
       cmocka_unit_test_teardown(test_second_record_waits_for_first, teardown),
       cmocka_unit_test_teardown(test_quiet_while_disabled, teardown),
       cmocka_unit_test_teardown(test_trimmed_record_ends_the_wait, teardown),
+      cmocka_unit_test_teardown(test_poll_rate_nominal_is_quiet, teardown),
+      cmocka_unit_test_teardown(test_poll_rate_too_eager, teardown),
+      cmocka_unit_test_teardown(test_poll_rate_too_slow, teardown),
+      cmocka_unit_test_teardown(test_poll_rate_pause_splits_stretches, teardown),
   };
   return cmocka_run_group_tests_name("checks.liveness", tests, NULL, NULL);
 }
