@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "tw.h"
 
 #define JSON_MAX_DEPTH 256
 
@@ -769,7 +770,14 @@ static void complete(struct esmc_analysis *an, uint8_t *flags,
   iv->t_end = e->t;
   switch(e->a) {
   case ESMC_INVOKE_OK:
-    if(iv->cfg.report_batch_item_failures)
+    /* TW-3: a tumbling-window response must hold a state object. */
+    if(iv->cfg.tumbling_window_s > 0 &&
+       (!e->text || json_valid(e->text, e->text_len) != 0 ||
+        !esmc_tw_response_state(e->text, e->text_len, NULL, NULL))) {
+      iv->result = ESMC_R_FAILURE;
+      snprintf(iv->why, sizeof(iv->why),
+               "the response has no state object (TW-3)");
+    } else if(iv->cfg.report_batch_item_failures)
       iv->result = esmc_interpret_response(an->w, e->text, e->text_len,
                                            iv->rids, iv->n, &iv->failed_from,
                                            iv->why, sizeof(iv->why));

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "history.h"
+#include "tw.h"
 #include "util.h"
 #include "world.h"
 
@@ -357,6 +358,18 @@ static int same_records(const struct esmc_ainv *a, const struct esmc_ainv *b)
 {
   return a->n == b->n &&
          (a->n == 0 || memcmp(a->rids, b->rids, a->n * sizeof(uint32_t)) == 0);
+}
+
+/* 1 when a and b are both final invokes, with no records, of the same
+ * tumbling window (TW-5): a retry of a final invoke repeats it (TW-8). */
+static int same_final(const struct esmc_check_ctx *c, const struct esmc_ainv *a,
+                      const struct esmc_ainv *b)
+{
+  struct esmc_tw_info x, y;
+  return a->n == 0 && b->n == 0 &&
+         esmc_tw_info_parse(hev(c, a->ev)->text2, &x) == 0 &&
+         esmc_tw_info_parse(hev(c, b->ev)->text2, &y) == 0 && x.final &&
+         y.final && x.start_ms == y.start_ms && x.end_ms == y.end_ms;
 }
 
 /* The outcome reported by the COMPLETE of an invocation, or -1. */
@@ -736,6 +749,11 @@ void esmc_check_resume_point(struct esmc_check_ctx *c)
   for(i = 0; i < an->ninv; i++) {
     const struct esmc_ainv *I = &an->inv[i], *J;
     size_t j = shard_next(c, &sl, i);
+    /* A tumbling window's final invokes (no records) may come in between:
+     * the shard continues with the next invocation that has records; the
+     * final invokes themselves are judged by retry_limit (TW-8). */
+    while(j != ESMC_NONE && an->inv[j].n == 0)
+      j = shard_next(c, &sl, j);
     if(j == ESMC_NONE || I->cfg.parallelization_factor != 1 || I->n == 0 ||
        I->result == ESMC_R_PENDING || I->done_ev == ESMC_NONE)
       continue;
@@ -814,7 +832,7 @@ static int chains_build(const struct esmc_check_ctx *c,
     const struct esmc_ainv *J = &an->inv[i];
     size_t p = shard_prev(c, sl, i);
     const struct esmc_ainv *I = p == ESMC_NONE ? NULL : &an->inv[p];
-    int cont = I && J->n && same_records(I, J) &&
+    int cont = I && (J->n ? same_records(I, J) : same_final(c, I, J)) &&
                !break_between(br, I->ev, J->ev);
     if(cont) {
       ch->attempts[i] = ch->attempts[p];
@@ -899,6 +917,66 @@ static void retry_chain_end(struct esmc_check_ctx *c, const struct chains *ch,
   report_buf(c, e->t, b);
 }
 
+/* "the final invoke of window <start> to <end> (shard S)". */
+static void put_final(struct esmc_buf *b, const struct esmc_check_ctx *c,
+                      const struct esmc_ainv *v, const struct esmc_tw_info *ti)
+{
+  esmc_buf_puts(b, "the final invoke of window ");
+  esmc_buf_iso8601(b, ti->start_ms, 0);
+  esmc_buf_puts(b, " to ");
+  esmc_buf_iso8601(b, ti->end_ms, 0);
+  esmc_buf_printf(b, " (shard %s)", shard_name(c->w, v->shard));
+}
+
+/* TW-8 for the chain of final invokes that invocation i belongs to: at most
+ * 1 + MaximumRetryAttempts failed attempts, and no fewer before the shard
+ * moves on without it succeeding. Empty invokes that are not final invokes
+ * are event_shape's. */
+static void final_chain(struct esmc_check_ctx *c, const struct chains *ch,
+                        const struct breaks *br, const struct shard_list *sl,
+                        size_t i, struct esmc_buf *b)
+{
+  const struct esmc_ainv *v = &c->an->inv[i], *nx;
+  int32_t mra = v->cfg.maximum_retry_attempts;
+  struct esmc_tw_info ti;
+  size_t next;
+
+  if(esmc_tw_info_parse(hev(c, v->ev)->text2, &ti) || !ti.final)
+    return;
+  if(mra >= 0 && counts_as_attempt(v) && ch->attempts[i] == (uint32_t)mra + 2) {
+    put_final(b, c, v, &ti);
+    esmc_buf_printf(b, " was invoked and failed %" PRIu32 " times "
+                    "(invocations #%zu to #%zu, the last at t=%" PRId64
+                    "ms); MaximumRetryAttempts %" PRId32 " allows %" PRId64
+                    " (TW-8)", ch->attempts[i], ch->start[i] + 1, i + 1,
+                    v->t_start, mra, (int64_t)mra + 1);
+    report_buf(c, v->t_start, b);
+  }
+  next = shard_next(c, sl, i);
+  if(next == ESMC_NONE)
+    return;
+  nx = &c->an->inv[next];
+  if(same_final(c, v, nx) || break_between(br, v->ev, nx->ev) ||
+     v->result == ESMC_R_SUCCESS || v->result == ESMC_R_PENDING ||
+     (mra >= 0 && ch->attempts[i] >= (uint32_t)mra + 1))
+    return;
+  put_final(b, c, v, &ti);
+  esmc_buf_printf(b, " failed %" PRIu32 " time%s and did not succeed (the "
+                  "last, invocation #%zu, %s at t=%" PRId64 "ms), but "
+                  "invocation #%zu at t=%" PRId64 "ms went on without it",
+                  ch->attempts[i], ch->attempts[i] == 1 ? "" : "s", i + 1,
+                  v->result == ESMC_R_NOT_RUN ? "did not run" : "failed",
+                  v->t_end, next + 1, nx->t_start);
+  if(mra < 0)
+    esmc_buf_puts(b, "; MaximumRetryAttempts is -1, so a failing final invoke "
+                     "is retried until it succeeds (TW-8)");
+  else
+    esmc_buf_printf(b, "; MaximumRetryAttempts %" PRId32 " requires %" PRId64
+                    " failed attempts before the window is given up (TW-8)",
+                    mra, (int64_t)mra + 1);
+  report_buf(c, nx->t_start, b);
+}
+
 void esmc_check_retry_limit(struct esmc_check_ctx *c)
 {
   const struct esmc_analysis *an = c->an;
@@ -928,6 +1006,11 @@ void esmc_check_retry_limit(struct esmc_check_ctx *c)
     size_t next;
     if(v->shard == ESMC_NO_SHARD || v->cfg.parallelization_factor != 1)
       continue;
+    if(v->n == 0) {
+      /* TW-8: a tumbling window's final invoke is retried like a batch. */
+      final_chain(c, &ch, &br, &sl, i, &b);
+      continue;
+    }
     /* RETRY-1: at most 1 + MaximumRetryAttempts failed attempts. */
     if(mra >= 0 && counts_as_attempt(v) &&
        ch.attempts[i] == (uint32_t)mra + 2) {
@@ -1943,7 +2026,8 @@ void esmc_check_batch_latency(struct esmc_check_ctx *c)
       int64_t avail, allowed, delay;
       if(!r->in_scope)
         continue;
-      if(fc[rid] != ESMC_NONE) {
+      /* Tumbling-window records may wait for a window's final invoke. */
+      if(fc[rid] != ESMC_NONE && an->inv[fc[rid]].cfg.tumbling_window_s <= 0) {
         f = &an->inv[fc[rid]];
         avail = w->records[rid].at_ms;
         if(settled_max > avail)
@@ -2016,7 +2100,9 @@ void esmc_check_batch_fill(struct esmc_check_ctx *c)
     int64_t bytes, avail_end;
     uint32_t x, extra = 0;
     shard_walk_to(c, &sw, v->ev);
+    /* With tumbling windows, batches are cut at window boundaries. */
     if(v->shard >= w->nshards || v->cfg.parallelization_factor != 1 ||
+       v->cfg.tumbling_window_s > 0 ||
        v->n >= (uint32_t)v->cfg.batch_size || !first_delivery(c, fc, i) ||
        sw.last_get[v->shard] == ESMC_NONE)
       continue;

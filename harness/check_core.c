@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "filter.h"
+#include "tw.h"
 
 /* ------------------------------------------------------------------------ */
 /* Shared helpers.                                                           */
@@ -396,6 +397,10 @@ void esmc_check_event_shape(struct esmc_check_ctx *c)
       esmc_report(c, iv->t_start, "invocation #%zu at t=%" PRId64 " ms: %s",
                   k + 1, iv->t_start, e->text);
     } else if(iv->n == 0) {
+      /* TW-5: a tumbling window's final invoke has no records. */
+      struct esmc_tw_info twi;
+      if(esmc_tw_info_parse(e->text2, &twi) == 0 && twi.final)
+        continue;
       esmc_report(c, iv->t_start, "invocation #%zu at t=%" PRId64 " ms was "
                   "invoked with an empty batch", k + 1, iv->t_start);
     } else if(iv->shard == ESMC_NO_SHARD) {

@@ -40,7 +40,13 @@ enum esmc_hkind {
   /* invoke(): id = invocation; shard = the records' shard (ESMC_NO_SHARD
    * when none or mixed); rids = records in payload order; a = payload bytes;
    * b = attempt number the function saw (1 + most prior deliveries of a
-   * record of the batch); text = first payload shape problem, or NULL. */
+   * record of the batch); text = first payload shape problem, or NULL.
+   * Tumbling windows (the payload has a top-level "window"; see tw.h): text2
+   * = "<start_ms> <end_ms> <final 0|1> <early 0|1> <shard> <arn 0|1>" with
+   * absolute epoch ms, the index of the shard shardId names (-1: none) and 1
+   * when eventSourceARN is the stream's; text3 = the raw state JSON; both
+   * NULL when absent or malformed (then the problem is in text). An invoke
+   * with no records takes shard from its shardId. */
   ESMC_H_INVOKE,
   /* The invocation finished and on_invoke_complete() was called: id =
    * invocation; a = esmc_invoke_outcome; status = HTTP status code; text =

@@ -28,6 +28,7 @@
     "  list     list the cases of a corpus\n" \
     "  explain  run one case and print its timeline and verdict\n" \
     "  coverage list the cases that cite each spec rule\n" \
+    "  fuzz-to-case  turn a fuzz input into a minimal JSON case\n" \
     "\n" \
     "Run 'esmcheck <command> --help' for the options of a command.\n" \
     "esmcheck " ESMC_VERSION ", specification " ESMC_SPEC_VERSION \

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "world.h"
+#include "tw.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -1387,8 +1388,18 @@ static esmc_status h_invoke(void *ctx, const uint8_t *payload, size_t len,
   e.b = attempt;
   e.rids = rids;
   e.nrids = (uint32_t)n;
-  ev = esmc_history_add(&w->hist, &e, problem.len ? problem.data : NULL,
-                        problem.len, NULL, NULL);
+  {
+    /* Tumbling windows (TW-2): the window fields become text2 and text3,
+     * and a final invoke's shard the one its shardId names. */
+    char *tw2 = NULL, *tw3 = NULL;
+    if(esmc_tw_event_texts(w, (const char *)payload, len, (uint32_t)n,
+                           &e.shard, &problem, &tw2, &tw3))
+      w->hist.oom = 1;
+    ev = esmc_history_add(&w->hist, &e, problem.len ? problem.data : NULL,
+                          problem.len, tw2, tw3);
+    esmc_free(tw2);
+    esmc_free(tw3);
+  }
   esmc_free(rids);
   esmc_buf_free(&problem);
   iv->ev = ev;
@@ -1881,6 +1892,46 @@ static void build_config(const struct esmc_world *w,
   cfg->function_timeout_s = w->sc->function.timeout_s;
 }
 
+/* The case's configuration with the given members of every accepted update
+ * applied, in order. A shallow copy: its pointers borrow the scenario's. */
+static void current_config(const struct esmc_world *w,
+                           struct esmc_config_spec *c)
+{
+  size_t i;
+  *c = w->sc->config;
+  for(i = 0; i < w->hist.n; i++) {
+    const struct esmc_hevent *e = &w->hist.ev[i];
+    const struct esmc_config_spec *u;
+    if(e->kind != ESMC_H_UPDATE || e->status != ESMC_OK || e->a < 0 ||
+       (size_t)e->a >= w->sc->event_count)
+      continue;
+    u = &w->sc->events[e->a].update;
+#define TAKE(field)                                                            \
+  if(u->field != ESMC_UNSET)                                                   \
+    c->field = u->field;
+    TAKE(enabled)
+    TAKE(batch_size)
+    TAKE(maximum_batching_window_s)
+    TAKE(parallelization_factor)
+    TAKE(maximum_retry_attempts)
+    TAKE(maximum_record_age_s)
+    TAKE(bisect_batch_on_function_error)
+    TAKE(tumbling_window_s)
+#undef TAKE
+    if(u->function_response_types_given) {
+      c->function_response_types = u->function_response_types;
+      c->function_response_types_given = 1;
+    }
+    if(u->on_failure_destination)
+      c->on_failure_destination = u->on_failure_destination;
+    if(u->filter_criteria_given) {
+      c->filter_patterns = u->filter_patterns;
+      c->filter_count = u->filter_count;
+      c->filter_criteria_given = 1;
+    }
+  }
+}
+
 static void check_status(struct esmc_world *w, esmc_status st, const char *cb)
 {
   if(st <= ESMC_E_FATAL && !w->in->stop) {
@@ -1957,7 +2008,13 @@ static int do_create(struct esmc_world *w, int restart)
   inc->host.send_to_destination = h_send_to_destination;
   inc->host.checkpoint = h_checkpoint;
   inc->host.get_checkpoint = h_get_checkpoint;
-  build_config(w, &w->sc->config, &cfg);
+  {
+    /* A restart re-creates the mapping as it is now: the case's
+     * configuration with every accepted update applied. */
+    struct esmc_config_spec now_cfg;
+    current_config(w, &now_cfg);
+    build_config(w, &now_cfg, &cfg);
+  }
   if(m->enabled == 0)
     cfg.enabled = 0; /* a restart keeps the current Enabled state */
   memset(&err, 0, sizeof(err));
