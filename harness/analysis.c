@@ -881,6 +881,26 @@ static void record_deliveries(struct esmc_analysis *an)
   }
 }
 
+/* TW-5: a tumbling window holds the checkpoint back until its final invoke,
+ * so a record given up with no destination is only covered by a checkpoint
+ * after it. Such a record was done when its last (failed) delivery
+ * completed: the mapper moved on from there. */
+static void tw_settle_given_up(struct esmc_analysis *an)
+{
+  uint32_t rid;
+  for(rid = 0; rid < an->w->nrecords; rid++) {
+    struct esmc_arec *r = &an->rec[rid];
+    const struct esmc_ainv *iv;
+    if(r->fate != ESMC_FATE_SKIPPED || r->last_delivery_inv == ESMC_NONE)
+      continue;
+    iv = &an->inv[r->last_delivery_inv];
+    if(iv->cfg.tumbling_window_s > 0 && iv->done_ev != ESMC_NONE &&
+       iv->done_ev < r->settled_ev &&
+       (iv->result == ESMC_R_FAILURE || iv->result == ESMC_R_PARTIAL))
+      r->settled_ev = iv->done_ev;
+  }
+}
+
 int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
 {
   const struct esmc_history *h = &w->hist;
@@ -1010,6 +1030,7 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
   }
   record_deliveries(an);
   record_fates(an, flags, &initial);
+  tw_settle_given_up(an);
   esmc_free(flags);
   esmc_free(ckpt_done);
   return 0;

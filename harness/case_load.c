@@ -1138,11 +1138,13 @@ enum {
   TK_DURATION,
   TK_ERROR_TYPE,
   TK_ERROR_MESSAGE,
+  TK_STATE_SIZE,
   TK_COUNT
 };
 static const char *const then_keys[] = {"action",      "response",
                                         "fail_items",  "duration_ms",
-                                        "error_type",  "error_message"};
+                                        "error_type",  "error_message",
+                                        "state_size"};
 enum { RL_WHEN, RL_THEN, RL_COUNT };
 static const char *const rule_keys[] = {"when", "then"};
 static const char *const actions[] = {"ok",       "error",
@@ -1228,7 +1230,7 @@ static int read_then(struct loader *ld, int tok, const char *path,
   /* Keys that belong to one action only. */
   for(i = TK_RESPONSE; i < TK_COUNT; i++) {
     enum esmc_fn_action only;
-    if(i == TK_RESPONSE)
+    if(i == TK_RESPONSE || i == TK_STATE_SIZE)
       only = ESMC_FN_OK;
     else if(i == TK_FAIL_ITEMS)
       only = ESMC_FN_FAIL_ITEMS;
@@ -1268,6 +1270,15 @@ static int read_then(struct loader *ld, int tok, const char *path,
   if(v[TK_ERROR_MESSAGE] >= 0 &&
      get_string(ld, v[TK_ERROR_MESSAGE], p, &r->error_message, NULL) < 0)
     return -1;
+  subpath(p, sizeof(p), path, "state_size");
+  if(v[TK_STATE_SIZE] >= 0) {
+    if(v[TK_RESPONSE] >= 0)
+      return fail_tok(ld, key_of(v[TK_STATE_SIZE]),
+                      "%s: give either response or state_size, not both", p);
+    if(get_i64(ld, v[TK_STATE_SIZE], p, 1, ESMC_CASE_MAX_DATA,
+               &r->state_size) < 0)
+      return -1;
+  }
   return 0;
 }
 

@@ -265,6 +265,10 @@ static void put_rule(struct esmc_buf *b, const struct esmc_fn_rule *r)
     put_key(b, &wfirst, "error_message");
     put_str(b, r->error_message);
   }
+  if(r->action == ESMC_FN_OK && !r->response_given && r->state_size > 0) {
+    put_key(b, &wfirst, "state_size");
+    put_i64(b, r->state_size);
+  }
   esmc_buf_puts(b, "}}");
 }
 

@@ -524,6 +524,25 @@ static void find_discard(const struct esmc_check_ctx *c, uint32_t shard,
 /* ------------------------------------------------------------------------ */
 /* BATCH-1 and BATCH-2.                                                      */
 
+/* The invocation that formed invocation i's batch (GEN-4): i itself when it
+ * carries a record never delivered before, else the first delivery of its
+ * first record, so a retry or a bisect half keeps its batch's BatchSize. */
+static size_t batch_origin(const struct esmc_check_ctx *c, size_t i)
+{
+  const struct esmc_ainv *v = &c->an->inv[i];
+  size_t first;
+  uint32_t k;
+
+  if(v->n == 0 || v->rids[0] >= c->w->nrecords)
+    return i;
+  for(k = 0; k < v->n; k++)
+    if(v->rids[k] >= c->w->nrecords ||
+       c->an->rec[v->rids[k]].first_delivery_inv >= i)
+      return i;
+  first = c->an->rec[v->rids[0]].first_delivery_inv;
+  return first < i ? first : i;
+}
+
 void esmc_check_batch_size(struct esmc_check_ctx *c)
 {
   const struct esmc_analysis *an = c->an;
@@ -533,7 +552,9 @@ void esmc_check_batch_size(struct esmc_check_ctx *c)
   esmc_buf_init(&b);
   for(i = 0; i < an->ninv; i++) {
     const struct esmc_ainv *v = &an->inv[i];
-    if(v->cfg.batch_size <= 0 || v->n <= (uint32_t)v->cfg.batch_size)
+    size_t origin = batch_origin(c, i);
+    int32_t limit = an->inv[origin].cfg.batch_size;
+    if(limit <= 0 || v->n <= (uint32_t)limit)
       continue;
     esmc_buf_printf(&b, "invocation #%zu at t=%" PRId64 "ms carried %" PRIu32
                     " records (", i + 1, v->t_start, v->n);
@@ -541,7 +562,11 @@ void esmc_check_batch_size(struct esmc_check_ctx *c)
     esmc_buf_printf(&b, ", first seq %s, shard %s); BatchSize is %" PRId32
                     ", so at most %" PRId32 " are allowed",
                     rseq(c->w, v->rids[0]), shard_name(c->w, v->shard),
-                    v->cfg.batch_size, v->cfg.batch_size);
+                    limit, limit);
+    if(origin != i)
+      esmc_buf_printf(&b, " (the BatchSize in force when its batch was "
+                      "formed, by invocation #%zu at t=%" PRId64 "ms)",
+                      origin + 1, an->inv[origin].t_start);
     report_buf(c, v->t_start, &b);
   }
   esmc_buf_free(&b);
@@ -569,6 +594,47 @@ void esmc_check_payload_limit(struct esmc_check_ctx *c)
     report_buf(c, v->t_start, &b);
   }
   esmc_buf_free(&b);
+}
+
+/* TW-5: a tumbling window holds the checkpoint back until its final invoke,
+ * so records given up with no destination show only in a checkpoint after
+ * it. The event that ends the search for such a discard of a batch that
+ * ended at from: the first restart or update after it, or the end. */
+static size_t tw_discard_end(const struct esmc_check_ctx *c,
+                             const struct breaks *b, size_t from)
+{
+  size_t lo = 0, hi = b->n;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if(b->v[mid] <= from)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < b->n ? b->v[lo] : c->w->hist.n;
+}
+
+/* 1 when I's failed records were given up by a checkpoint after J started
+ * and J starts past them (TW-5): the shard legally moved on. */
+static int tw_given_up_later(const struct esmc_check_ctx *c,
+                             const struct breaks *br,
+                             const struct esmc_ainv *I,
+                             const struct esmc_ainv *J)
+{
+  const struct esmc_world *w = c->w;
+  uint32_t ff = first_failed(I);
+  struct discard dis;
+  if(I->cfg.tumbling_window_s <= 0 || ff >= I->n || J->n == 0 ||
+     rec_idx(w, J->rids[0]) <= rec_idx(w, I->rids[I->n - 1]) ||
+     c->an->rec[I->rids[ff]].last_delivery_inv == ESMC_NONE ||
+     &c->an->inv[c->an->rec[I->rids[ff]].last_delivery_inv] != I)
+    return 0;
+  find_discard(c, I->shard, I->done_ev, J->ev, rec_idx(w, I->rids[ff]), &dis);
+  if(dis.ev != ESMC_NONE)
+    return 0;
+  find_discard(c, I->shard, J->ev, tw_discard_end(c, br, J->ev),
+               rec_idx(w, I->rids[ff]), &dis);
+  return dis.ev != ESMC_NONE && !dis.dest;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -760,6 +826,8 @@ void esmc_check_resume_point(struct esmc_check_ctx *c)
     J = &an->inv[j];
     if(J->n == 0 || J->ev < I->done_ev || break_between(&br, I->ev, J->ev))
       continue;
+    if(tw_given_up_later(c, &br, I, J))
+      continue;
     resume_pair(c, i, j, &b);
   }
   esmc_buf_free(&b);
@@ -860,6 +928,7 @@ static int chains_build(const struct esmc_check_ctx *c,
 /* The chain of invocation L ends: were its failed records given up too early
  * (RETRY-2), or at all with infinite retries (RETRY-3)? */
 static void retry_chain_end(struct esmc_check_ctx *c, const struct chains *ch,
+                            const struct breaks *br,
                             const struct cfg_timeline *cfgs, size_t li,
                             size_t next, struct esmc_buf *b)
 {
@@ -877,6 +946,11 @@ static void retry_chain_end(struct esmc_check_ctx *c, const struct chains *ch,
   find_discard(c, L->shard, L->done_ev,
                next == ESMC_NONE ? w->hist.n : c->an->inv[next].ev,
                rec_idx(w, rid0), &dis);
+  /* TW-5: with no destination, the give-up may show only later. */
+  if(dis.ev == ESMC_NONE && L->cfg.tumbling_window_s > 0 && next != ESMC_NONE &&
+     c->an->rec[rid0].last_delivery_inv == li)
+    find_discard(c, L->shard, L->done_ev, tw_discard_end(c, br, L->done_ev),
+                 rec_idx(w, rid0), &dis);
   if(dis.ev == ESMC_NONE || dis.age)
     return;
   e = hev(c, dis.ev);
@@ -1029,7 +1103,7 @@ void esmc_check_retry_limit(struct esmc_check_ctx *c)
     if(next != ESMC_NONE && same_records(v, &an->inv[next]) &&
        !break_between(&br, v->ev, an->inv[next].ev))
       continue;
-    retry_chain_end(c, &ch, &cfgs, i, next, &b);
+    retry_chain_end(c, &ch, &br, &cfgs, i, next, &b);
   }
   esmc_buf_free(&b);
   chains_free(&ch);
@@ -1378,14 +1452,23 @@ static void check_time(const struct jdoc *d, int obj, const char *key,
   esmc_buf_free(&want);
 }
 
-/* The S3 object key (DEST-6). */
+/* "YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS" from an ISO-8601 time. */
+static void s3_key_time(char *out, size_t cap, const char *s)
+{
+  snprintf(out, cap, "%.4s/%.2s/%.2s/%.4s-%.2s-%.2sT%.2s.%.2s.%.2s", s, s + 5,
+           s + 8, s, s + 5, s + 8, s + 11, s + 14, s + 17);
+}
+
+/* The S3 object key (DEST-6). Its time is not later than the send and, when
+ * the record's timestamp (given_up, may be NULL) is known, not earlier than
+ * it: a send retried while the destination was down keeps its key. */
 static void check_s3_key(const struct esmc_world *w, const char *key,
                          const char *shard_id, int64_t send_abs_ms,
-                         struct esmc_buf *m)
+                         const char *given_up, struct esmc_buf *m)
 {
   struct esmc_buf pre, iso;
   const char *rest;
-  char when[40];
+  char when[40], from[40];
 
   if(!key) {
     problem(m, "an S3 destination object needs a key, but none was given");
@@ -1406,12 +1489,15 @@ static void check_s3_key(const struct esmc_world *w, const char *key,
     problem(m, "the S3 object key \"%s\" does not match %sYYYY/MM/DD/"
             "YYYY-MM-DDTHH.MM.SS-<uuid>", key, pre.data);
   } else {
-    const char *s = iso.data; /* YYYY-MM-DDTHH:MM:SSZ */
-    snprintf(when, sizeof(when), "%.4s/%.2s/%.2s/%.4s-%.2s-%.2sT%.2s.%.2s.%.2s",
-             s, s + 5, s + 8, s, s + 5, s + 8, s + 11, s + 14, s + 17);
-    if(strncmp(rest, when, strlen(when)) != 0)
-      problem(m, "the S3 object key \"%s\" should carry the send time %s",
-              key, when);
+    s3_key_time(when, sizeof(when), iso.data);
+    if(given_up && match_template(given_up, TS_MS_TEMPLATE))
+      s3_key_time(from, sizeof(from), given_up);
+    else
+      snprintf(from, sizeof(from), "%s", when);
+    if(strncmp(rest, when, strlen(when)) > 0 ||
+       strncmp(rest, from, strlen(from)) < 0)
+      problem(m, "the S3 object key \"%s\" should carry a time from the "
+              "record's timestamp %s to the send time %s", key, from, when);
   }
   esmc_buf_free(&pre);
   esmc_buf_free(&iso);
@@ -1436,6 +1522,76 @@ static size_t last_done_before(const struct esmc_check_ctx *c,
       return sl->inv[k - 1];
   }
   return ESMC_NONE;
+}
+
+/* The top-level timestamp is of the form YYYY-MM-DDTHH:MM:SS.mmmZ (DEST-5). */
+static void check_give_up_format(const struct jdoc *d, struct esmc_buf *m)
+{
+  char got[64];
+  int tok = jget(d, 0, "timestamp");
+  if(tok < 0 || jstr(d, tok, got, sizeof(got)))
+    problem(m, "timestamp is missing or not a string");
+  else if(!match_template(got, TS_MS_TEMPLATE))
+    problem(m, "timestamp is \"%s\", not of the form "
+            "YYYY-MM-DDTHH:MM:SS.mmmZ (with milliseconds)", got);
+}
+
+/*
+ * DEST-5: the top-level timestamp is when the mapper gave up on the batch.
+ * It is not later than the send (a send retried while the destination was
+ * down keeps it) and not earlier than the completion of the batch's last
+ * invocation (RetryAttemptsExhausted) or the moment its newest record
+ * became older than MaximumRecordAgeInSeconds (RecordAgeExceeded). The
+ * fixed-width form orders as text, so the bounds are compared as strings.
+ */
+static void check_give_up_time(const struct esmc_check_ctx *c,
+                               const struct dest_env *env, size_t ev,
+                               const struct jdoc *d, const char *cond,
+                               const struct esmc_effective_config *cfg,
+                               const struct esmc_wrecord *r1,
+                               const struct esmc_wrecord *r2,
+                               struct esmc_buf *m)
+{
+  const struct esmc_world *w = c->w;
+  const struct esmc_hevent *e = hev(c, ev);
+  struct esmc_buf lo, hi;
+  const char *lo_what = NULL;
+  int64_t lo_t = 0;
+  char got[64];
+  int tok = jget(d, 0, "timestamp");
+
+  if(m->len || tok < 0 || jstr(d, tok, got, sizeof(got)))
+    return;
+  if(strcmp(cond, "RecordAgeExceeded") == 0) {
+    if(cfg->maximum_record_age_s >= 0) {
+      lo_t = r2->at_ms + (int64_t)cfg->maximum_record_age_s * 1000 + 1;
+      lo_what = "the moment its newest record exceeded "
+                "MaximumRecordAgeInSeconds";
+    }
+  } else {
+    size_t li = last_done_before(c, &env->sl, r1->shard, ev);
+    const struct esmc_ainv *L = li == ESMC_NONE ? NULL : &c->an->inv[li];
+    uint32_t k;
+    for(k = 0; L && L->cfg.parallelization_factor == 1 && k < L->n; k++)
+      if(L->rids[k] == r1->rid) {
+        lo_t = L->t_end;
+        lo_what = "the completion of the batch's last invocation";
+        break;
+      }
+  }
+  esmc_buf_init(&lo);
+  esmc_buf_init(&hi);
+  esmc_buf_iso8601(&hi, w->epoch_ms + e->t, 1);
+  if(lo_what)
+    esmc_buf_iso8601(&lo, w->epoch_ms + lo_t, 1);
+  if(hi.data && strcmp(got, hi.data) > 0)
+    problem(m, "timestamp is %s, later than the send time %s (it is when "
+            "the mapper gave up on the batch)", got, hi.data);
+  else if(lo_what && lo.data && strcmp(got, lo.data) < 0)
+    problem(m, "timestamp is %s, earlier than %s, %s (it is when the mapper "
+            "gave up on the batch)", got, lo_what, lo.data);
+  esmc_buf_free(&lo);
+  esmc_buf_free(&hi);
 }
 
 /* RetryAttemptsExhausted: the batch given up, its count, its last error
@@ -1585,7 +1741,7 @@ static void check_one_dest(const struct esmc_check_ctx *c,
   if(jstr(&d, jget(&d, 0, "version"), buf, sizeof(buf)) ||
      strcmp(buf, "1.0") != 0)
     problem(m, "version is missing or not \"1.0\"");
-  check_time(&d, 0, "timestamp", 1, w->epoch_ms + e->t, "the send time", m);
+  check_give_up_format(&d, m);
 
   /* The batch description. */
   bi = jget(&d, 0, ddb ? "DDBStreamBatchInfo" : "KinesisBatchInfo");
@@ -1623,6 +1779,7 @@ static void check_one_dest(const struct esmc_check_ctx *c,
   *first_out = r1->index;
   *last_out = r2->index;
   *range = 1;
+  check_give_up_time(c, env, ev, &d, cond, cfg, r1, r2, m);
   check_time(&d, bi, "approximateArrivalOfFirstRecord", !ddb,
              w->epoch_ms + r1->at_ms, "the arrival of the first record", m);
   check_time(&d, bi, "approximateArrivalOfLastRecord", !ddb,
@@ -1662,7 +1819,9 @@ static void check_one_dest(const struct esmc_check_ctx *c,
 
   /* S3 objects: key and payload.Records (DEST-6); others have no key. */
   if(s3) {
-    check_s3_key(w, e->text3, shard_id, w->epoch_ms + e->t, m);
+    tok = jget(&d, 0, "timestamp");
+    check_s3_key(w, e->text3, shard_id, w->epoch_ms + e->t,
+                 tok >= 0 && !jstr(&d, tok, buf, sizeof(buf)) ? buf : NULL, m);
     tok = jget(&d, 0, "payload");
     if(tok < 0 || d.t[tok].type != JSMN_OBJECT) {
       problem(m, "an S3 destination object needs payload.Records");
@@ -1982,6 +2141,30 @@ void esmc_check_batch_window(struct esmc_check_ctx *c)
   shard_list_free(&sl);
 }
 
+/* The MaximumBatchingWindowInSeconds a record available from t0 and first
+ * delivered at t1 is judged by: the one in force at t0, or a longer one set
+ * by an update while the record was still within its allowance (it was read
+ * under the old window, GEN-4). A window that is shortened keeps the longer
+ * allowance; one lengthened after the allowance ran out does not excuse. */
+static int32_t max_window(const struct esmc_check_ctx *c,
+                          const struct cfg_timeline *tl, int64_t t0,
+                          int64_t t1)
+{
+  int32_t best = tl->v[0].cfg.window_s;
+  size_t k;
+  for(k = 1; k < tl->n; k++) {
+    int64_t t = hev(c, tl->v[k].ev)->t;
+    if(t > t1)
+      break;
+    if(t <= t0)
+      best = tl->v[k].cfg.window_s; /* In force at t0. */
+    else if(t <= t0 + (int64_t)best * 1000 + 2000 &&
+            tl->v[k].cfg.window_s > best)
+      best = tl->v[k].cfg.window_s;
+  }
+  return best;
+}
+
 void esmc_check_batch_latency(struct esmc_check_ctx *c)
 {
   const struct esmc_analysis *an = c->an;
@@ -2024,6 +2207,7 @@ void esmc_check_batch_latency(struct esmc_check_ctx *c)
       const struct esmc_arec *r = &an->rec[rid];
       const struct esmc_ainv *f;
       int64_t avail, allowed, delay;
+      int32_t window;
       if(!r->in_scope)
         continue;
       /* Tumbling-window records may wait for a window's final invoke. */
@@ -2034,7 +2218,8 @@ void esmc_check_batch_latency(struct esmc_check_ctx *c)
           avail = settled_max;
         if(first_iter[s] > avail)
           avail = first_iter[s];
-        allowed = (int64_t)f->cfg.window_s * 1000 + 1000 + 1000;
+        window = max_window(c, &cfgs, avail, f->t_start);
+        allowed = (int64_t)window * 1000 + 1000 + 1000;
         delay = f->t_start - avail;
         if(delay > allowed && !paused_during(&rt, avail, f->t_start)) {
           esmc_buf_printf(&b, "%s (seq %s, shard %s) was available from t=%"
@@ -2046,7 +2231,7 @@ void esmc_check_batch_latency(struct esmc_check_ctx *c)
                           PRId64 " ms",
                           rname(w, rid), rseq(w, rid), sh->id, avail,
                           w->records[rid].at_ms, fc[rid] + 1,
-                          f->t_start, delay, f->cfg.window_s, allowed);
+                          f->t_start, delay, window, allowed);
           report_buf(c, f->t_start, &b);
         }
       }

@@ -423,8 +423,42 @@ void esmc_check_event_shape(struct esmc_check_ctx *c)
 /* ------------------------------------------------------------------------ */
 /* no_loss (GEN-2, ERR-4, CKPT-3).                                           */
 
+/*
+ * 1 when record rid was given up and the mapper is still retrying the send
+ * of its failure record at the end of the run (the destination is down and
+ * the shard rightly waits for it, DEST-1). The failed sends covering it must
+ * go on to the end: the last one no longer before it than the slack, or
+ * twice the pause between the last two (a backoff). Sends that stopped
+ * earlier leave the record lost.
+ */
+static int send_retrying(const struct esmc_check_ctx *c, uint32_t rid,
+                         int64_t slack)
+{
+  const struct esmc_analysis *an = c->an;
+  const struct esmc_wrecord *wr = &c->w->records[rid];
+  int64_t last = -1, prev = -1, allow;
+  size_t k;
+
+  for(k = 0; k < an->ndest; k++) {
+    const struct esmc_adest *ad = &an->dest[k];
+    const struct esmc_hevent *e = ev_at(c, ad->ev);
+    if(e->status == 0 || !ad->range_known || ad->shard != wr->shard ||
+       wr->index < ad->first_index || wr->index > ad->last_index)
+      continue;
+    prev = last;
+    last = e->t;
+  }
+  if(last < 0)
+    return 0;
+  allow = slack;
+  if(prev >= 0 && 2 * (last - prev) > allow)
+    allow = 2 * (last - prev);
+  return an->end_t - last <= allow;
+}
+
 /* At the horizon a shard whose lowest pending record is still being worked
- * on (in flight, retrying within its budget, or too recent) is not lost. */
+ * on (in flight, retrying within its budget, its failure record still being
+ * sent, or too recent) is not lost. */
 static int shard_in_progress(const struct esmc_check_ctx *c, uint32_t head)
 {
   const struct esmc_analysis *an = c->an;
@@ -437,15 +471,25 @@ static int shard_in_progress(const struct esmc_check_ctx *c, uint32_t head)
   if(k == ESMC_NONE) {
     struct esmc_effective_config cfg;
     esmc_effective_config_init(&cfg, &c->w->sc->config);
-    return an->end_t - wr->at_ms <= slack + (int64_t)cfg.window_s * 1000;
+    slack += (int64_t)cfg.window_s * 1000;
+    return an->end_t - wr->at_ms <= slack || send_retrying(c, head, slack);
   }
   iv = &an->inv[k];
   slack += (int64_t)iv->cfg.window_s * 1000;
   if(iv->done_ev == ESMC_NONE)
     return 1;
+  if(iv->cfg.tumbling_window_s > 0) {
+    /* TW-5: records given up with no destination are checkpointed only
+     * after their window's final invoke, a few seconds past its end. */
+    int64_t wms = (int64_t)iv->cfg.tumbling_window_s * 1000;
+    int64_t at = c->w->epoch_ms + wr->at_ms;
+    int64_t end_rel = (at - (at % wms + wms) % wms) + wms - c->w->epoch_ms;
+    if(an->end_t - end_rel <= slack + 5000)
+      return 1;
+  }
   if(an->end_t - iv->t_end <= slack)
     return 1;
-  if(iv->result == ESMC_R_NOT_RUN)
+  if(iv->result == ESMC_R_NOT_RUN || send_retrying(c, head, slack))
     return 1;
   return iv->cfg.maximum_retry_attempts < 0 ||
          (int64_t)r->failed_deliveries <

@@ -82,6 +82,9 @@ struct esmc_fn_rule {
   int64_t duration_ms;    /* -1: the script's default */
   char *error_type;       /* ESMC_FN_ERROR: errorType, errorMessage */
   char *error_message;
+  int64_t state_size;     /* ESMC_FN_OK: when > 0, return a tumbling-window
+                             state {"state":{"pad":"xx…"}} with that many pad
+                             bytes (for states too large for a case file) */
 };
 
 struct esmc_fn_script {

@@ -1270,6 +1270,13 @@ static void fill_result(struct esmc_world *w, struct invocation *iv,
   case ESMC_FN_OK:
     if(fr && fr->response_given)
       esmc_buf_put(&iv->response, fr->response, fr->response_len);
+    else if(fr && fr->state_size > 0) {
+      int64_t pad;
+      esmc_buf_puts(&iv->response, "{\"state\":{\"pad\":\"");
+      for(pad = 0; pad < fr->state_size; pad++)
+        esmc_buf_putc(&iv->response, 'x');
+      esmc_buf_puts(&iv->response, "\"}}");
+    }
     break;
   case ESMC_FN_FAIL_ITEMS:
     esmc_buf_puts(&iv->response, "{\"batchItemFailures\":[");

@@ -85,8 +85,8 @@ struct ref_lane {
   int64_t attempts;    /* failed attempts of this batch */
   int64_t invocations; /* invocations of this batch */
   int64_t throttles;   /* throttled or service-failed invokes of this batch */
-  int32_t b_mra;       /* the configuration the batch was formed under */
-  int32_t b_age;
+  int32_t b_mra;       /* the configuration the batch was formed under, */
+  int32_t b_age;       /* but these two follow updates (ref_update) */
   int b_bisect;
   uint32_t b_frt;
   char *b_dest;
@@ -1730,6 +1730,7 @@ static esmc_status ref_update(void *mapper,
   struct ref_mapping *m = mapper;
   struct ref_config next;
   esmc_status rc;
+  size_t i, j;
 
   if(!m || !cfg)
     return ESMC_E_INVALID_PARAMETER;
@@ -1739,12 +1740,20 @@ static esmc_status ref_update(void *mapper,
   if(ref_config_from_update(&next, &m->cfg, cfg) != ESMC_OK)
     return ESMC_E_NOMEM;
   if(next.parallelization_factor != m->cfg.parallelization_factor) {
-    size_t i;
     for(i = 0; i < m->nshards; i++)
       m->shards[i]->relane = 1; /* GEN-4: batches formed from now on. */
   }
   ref_config_free(&m->cfg);
   m->cfg = next;
+  /* GEN-4 lets a batch in hand follow either configuration. The retry and
+   * age limits follow the new one from now on (its failures so far still
+   * count), so a retry never carries a record the new limit expired and a
+   * lowered MaximumRetryAttempts ends a failing batch at its next failure. */
+  for(i = 0; i < m->nshards; i++)
+    for(j = 0; j < REF_MAX_LANES; j++) {
+      m->shards[i]->lanes[j].b_mra = m->cfg.maximum_retry_attempts;
+      m->shards[i]->lanes[j].b_age = m->cfg.maximum_record_age_s;
+    }
   if(!m->cfg.enabled)
     return ESMC_OK;
   if(!m->listed)

@@ -219,6 +219,42 @@ static void test_batch_size(void **state)
   fx_free(&f);
 }
 
+/* GEN-4: an update applies to batches formed after it; a retry or a bisect
+ * half keeps the BatchSize its batch was formed under. */
+static void test_batch_size_after_update(void **state)
+{
+  struct fx f;
+  size_t up;
+  (void)state;
+  fx_scenario(&f, ESMC_SOURCE_KINESIS, 1);
+  fx_add_records(&f, 5, 0, 0, "k1");
+  f.sc.config.batch_size = 3;
+  up = fx_add_update(&f, 25, NULL);
+  fx_update_spec(&f, up)->batch_size = 1;
+  fx_build(&f);
+  fx_start(&f);
+  fx_fail(f.w, 20, fx_invoke_names(f.w, 10, "r1 r2 r3"));
+  fx_update(f.w, 25, up, 0, NULL);
+  fx_fail(f.w, 40, fx_invoke_names(f.w, 30, "r1 r2 r3"));
+  fx_fail(f.w, 60, fx_invoke_names(f.w, 50, "r1 r2"));
+  fx_assert_quiet(&f, "batch_size");
+  /* r4 and r5 were never delivered: a new batch, under BatchSize 1. */
+  fx_ok(f.w, 80, fx_invoke_names(f.w, 70, "r4 r5"));
+  FIRES(&f, "batch_size", "invocation #4", "t=70ms", "r4, r5",
+        "BatchSize is 1", NULL);
+  fx_free(&f);
+
+  /* Records delivered before are judged by their first batch's BatchSize,
+   * so regrouping them into a larger batch still fires. */
+  setup(&f, 4, cfg_batch2);
+  fx_ok(f.w, 20, fx_invoke_names(f.w, 10, "r1 r2"));
+  fx_ok(f.w, 40, fx_invoke_names(f.w, 30, "r3 r4"));
+  fx_ok(f.w, 60, fx_invoke_names(f.w, 50, "r1 r2 r3"));
+  FIRES(&f, "batch_size", "invocation #3", "BatchSize is 2",
+        "formed, by invocation #1 at t=10ms", NULL);
+  fx_free(&f);
+}
+
 static void test_payload_limit(void **state)
 {
   struct fx f;
@@ -592,6 +628,66 @@ static void test_destination_legal(void **state)
   fx_free(&f);
 }
 
+/* A failure record stamped at `stamp` (the give-up time), sent at t. */
+static void send_stamped(struct fx *f, int64_t stamp, int64_t t,
+                         const char *condition, const char *first,
+                         const char *last, const char *fe)
+{
+  struct esmc_buf b;
+  esmc_buf_init(&b);
+  f->w->now = stamp;
+  fx_dest_payload(f->w, &b, condition, first, last, 1, fe);
+  fx_dest(f->w, t, SQS_ARN, b.data);
+  esmc_buf_free(&b);
+}
+
+/* DEST-5: the timestamp is the give-up time, between the batch's last
+ * completion (or its records' expiry) and the send. */
+static void test_destination_give_up_time(void **state)
+{
+  struct fx f;
+  struct esmc_buf b;
+  (void)state;
+  /* The destination was down at the give-up; the retried send keeps the
+   * record as it was built. */
+  exhausted_mra0(&f);
+  esmc_buf_init(&b);
+  fx_dest_payload(f.w, &b, "RetryAttemptsExhausted", "r1", "r2", 1,
+                  "Unhandled");
+  fx_dest_status(f.w, 20, ESMC_E_SERVICE, SQS_ARN, b.data);
+  fx_dest(f.w, 1020, SQS_ARN, b.data);
+  esmc_buf_free(&b);
+  fx_checkpoint_id(f.w, 1021, "r2");
+  fx_assert_quiet(&f, "destination");
+  fx_free(&f);
+
+  exhausted_mra0(&f);
+  send_stamped(&f, 15, 30, "RetryAttemptsExhausted", "r1", "r2", "Unhandled");
+  FIRES(&f, "destination", "timestamp is 2024-01-01T00:00:00.015Z",
+        "earlier than the completion of the batch's last invocation",
+        "00:00:00.020Z", NULL);
+  fx_free(&f);
+
+  exhausted_mra0(&f);
+  send_stamped(&f, 31, 30, "RetryAttemptsExhausted", "r1", "r2", "Unhandled");
+  FIRES(&f, "destination", "00:00:00.031Z", "later than the send time",
+        "00:00:00.030Z", NULL);
+  fx_free(&f);
+
+  /* RecordAgeExceeded: not before the newest record expired. */
+  setup(&f, 2, cfg_age60_dest);
+  send_stamped(&f, 60001, 70000, "RecordAgeExceeded", "r1", "r2", NULL);
+  fx_checkpoint_id(f.w, 70001, "r2");
+  fx_assert_quiet(&f, "destination");
+  fx_free(&f);
+
+  setup(&f, 2, cfg_age60_dest);
+  send_stamped(&f, 60000, 70000, "RecordAgeExceeded", "r1", "r2", NULL);
+  FIRES(&f, "destination", "earlier than the moment its newest record",
+        "00:01:00.001Z", NULL);
+  fx_free(&f);
+}
+
 static void test_destination_none_configured(void **state)
 {
   struct fx f;
@@ -635,11 +731,13 @@ static void test_destination_bad_fields(void **state)
                   "YYYY-MM-DDTHH:MM:SS.mmmZ", NULL);
   fx_free(&f);
 
-  /* The right format, the wrong instant. */
+  /* The right format, the wrong instant: before the batch's last failure
+   * (DEST-5). */
   exhausted_mra0(&f);
   send_dest(&f, 30, SQS_ARN, "RetryAttemptsExhausted", "r1", "r2", 1,
-            "Unhandled", "00:00:00.030Z", "00:00:00.029Z", NULL);
-  FIRES(&f, "destination", "timestamp is", "send time", NULL);
+            "Unhandled", "00:00:00.030Z", "00:00:00.019Z", NULL);
+  FIRES(&f, "destination", "timestamp is", "earlier than the completion",
+        NULL);
   fx_free(&f);
 
   /* Kinesis arrival times need milliseconds. */
@@ -888,6 +986,23 @@ static void test_batch_window(void **state)
   fx_free(&f);
 }
 
+/* Two records at t=0 under MaximumBatchingWindowInSeconds `window`; an
+ * update at t=5500 sets it to 9 - window; the batch is invoked at t. */
+static void latency_update(struct fx *f, int32_t window, int64_t t)
+{
+  size_t up;
+  fx_scenario(f, ESMC_SOURCE_KINESIS, 1);
+  fx_add_records(f, 2, 0, 0, "k1");
+  f->sc.config.batch_size = 10;
+  f->sc.config.maximum_batching_window_s = window;
+  up = fx_add_update(f, 5500, NULL);
+  fx_update_spec(f, up)->maximum_batching_window_s = 9 - window;
+  fx_build(f);
+  fx_start(f);
+  fx_update(f->w, 5500, up, 0, NULL);
+  fx_ok(f->w, t + 10, fx_invoke_names(f->w, t, "r1 r2"));
+}
+
 static void test_batch_latency(void **state)
 {
   struct fx f;
@@ -909,6 +1024,18 @@ static void test_batch_latency(void **state)
   fx_ok(f.w, 9000, fx_invoke_names(f.w, 10, "r1"));
   fx_ok(f.w, 9510, fx_invoke_names(f.w, 9500, "r2"));
   fx_assert_quiet(&f, "batch_latency");
+  fx_free(&f);
+
+  /* An update that shortens the window: the records were read under the
+   * longer one, which applies (BATCH-4, GEN-4). */
+  latency_update(&f, 9, 6000);
+  fx_assert_quiet(&f, "batch_latency");
+  fx_free(&f);
+
+  /* Lengthened only after the wait was already too long. */
+  latency_update(&f, 0, 6000);
+  FIRES(&f, "batch_latency", "invocation #1 at t=6000ms",
+        "MaximumBatchingWindowInSeconds 0", NULL);
   fx_free(&f);
 }
 
@@ -1105,6 +1232,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batch_size),
+      cmocka_unit_test(test_batch_size_after_update),
       cmocka_unit_test(test_payload_limit),
       cmocka_unit_test(test_resume_legal),
       cmocka_unit_test(test_resume_retry_different_records),
@@ -1129,6 +1257,7 @@ int main(void)
       cmocka_unit_test(test_destination_function_error),
       cmocka_unit_test(test_destination_batch_at_give_up),
       cmocka_unit_test(test_destination_s3),
+      cmocka_unit_test(test_destination_give_up_time),
       cmocka_unit_test(test_batch_window),
       cmocka_unit_test(test_batch_latency),
       cmocka_unit_test(test_batch_fill),

@@ -606,6 +606,40 @@ static void test_no_loss_excuses(void **state)
   fx_free(&f);
 }
 
+/* A given-up batch whose failure record cannot be sent (destination down):
+ * the shard waits for the send. Sends retried to the end of the run keep it
+ * in progress; sends that stopped long before the end leave a loss. */
+static void dest_down_run(int64_t last_send)
+{
+  struct esmc_buf b;
+  int64_t t;
+  one_shard(&f, 2);
+  f.sc.config.maximum_retry_attempts = 0;
+  fx_set_destination(&f, ARN_SQS);
+  started(&f);
+  fx_fail(f.w, 20, fx_invoke_names(f.w, 10, "r1 r2"));
+  esmc_buf_init(&b);
+  fx_dest_payload(f.w, &b, "RetryAttemptsExhausted", "r1", "r2", 1,
+                  "Unhandled");
+  for(t = 20; t <= last_send; t += 1000)
+    fx_dest_status(f.w, t, ESMC_E_SERVICE, ARN_SQS, b.data);
+  esmc_buf_free(&b);
+  fx_end(f.w, 60000, 1);
+}
+
+static void test_no_loss_destination_down(void **state)
+{
+  (void)state;
+  dest_down_run(59020);
+  fx_assert_quiet(&f, "no_loss");
+  fx_free(&f);
+
+  dest_down_run(5020);
+  fx_assert_fires(&f, "no_loss", "r1 (seq", "was never processed",
+                  "last delivered in invocation #1", (char *)NULL);
+  fx_free(&f);
+}
+
 static void test_at_least_once(void **state)
 {
   struct esmc_buf b;
@@ -1042,6 +1076,7 @@ int main(void)
       T(test_no_loss_discard_needs_destination_record),
       T(test_no_loss_never_delivered),
       T(test_no_loss_excuses),
+      T(test_no_loss_destination_down),
       T(test_at_least_once),
       T(test_starting_position_trim_horizon),
       T(test_starting_position_after_reported_records),
