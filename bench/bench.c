@@ -165,9 +165,15 @@ static void triv_destroy(void *m)
 }
 
 static const struct esmc_adapter trivial_adapter = {
-    ESMC_ABI_VERSION, sizeof(struct esmc_adapter), "trivial", "0",
-    ESMC_CAP_KINESIS, triv_create, triv_on_timer, triv_complete, NULL,
-    triv_destroy};
+    .abi_version = ESMC_ABI_VERSION,
+    .struct_size = sizeof(struct esmc_adapter),
+    .name = "trivial",
+    .version = "0",
+    .capabilities = ESMC_CAP_KINESIS,
+    .create = triv_create,
+    .on_timer = triv_on_timer,
+    .on_invoke_complete = triv_complete,
+    .destroy = triv_destroy};
 
 /* ------------------------------------------------------------------------ */
 

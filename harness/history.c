@@ -65,7 +65,9 @@ static const char *const kind_names[] = {
     "?",           "append",      "create",      "update",   "destroy",
     "timer_set",   "timer_cancel", "timer_fire", "list_shards",
     "get_iterator", "get_records", "invoke",     "complete", "checkpoint",
-    "dest_send",   "log",         "fault",       "contract", "end"};
+    "dest_send",   "log",         "fault",       "contract", "end",
+    "queue_attributes", "receive", "received",  "delete",   "visibility",
+    "dead_letter", "message_expired"};
 
 const char *esmc_hkind_name(uint32_t kind)
 {

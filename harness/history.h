@@ -66,7 +66,29 @@ enum esmc_hkind {
   /* The adapter broke the ABI contract: text says how. */
   ESMC_H_CONTRACT,
   /* The run ended: a = reason (0 quiescent, 1 horizon, 2 step limit). */
-  ESMC_H_END
+  ESMC_H_END,
+  /* ABI v2, SQS. A queue message is a world record (rid) too: the case's
+   * messages fill world->records, and a receive delivers copies of them. */
+  /* get_queue_attributes(): status. */
+  ESMC_H_QUEUE_ATTRIBUTES,
+  /* receive_messages(): id = receive handle; a = max_messages; b =
+   * wait_time_s; status. */
+  ESMC_H_RECEIVE,
+  /* The receive finished and on_receive_complete() was called: id = receive
+   * handle; rids = the messages delivered, in order; status; text = their
+   * receipt handles, space separated. */
+  ESMC_H_RECEIVED,
+  /* delete_message(): text = receipt handle; a = rid (-1 unknown); b = 1
+   * when the message was deleted, 0 when the handle was stale; status. */
+  ESMC_H_DELETE,
+  /* change_message_visibility(): text = receipt handle; a = rid; b = the new
+   * timeout in seconds; status. */
+  ESMC_H_VISIBILITY,
+  /* The world moved a message to the dead-letter queue (redrive): shard =
+   * ESMC_NO_SHARD; a = rid; b = its receive count. */
+  ESMC_H_DEAD_LETTER,
+  /* A message passed the queue's retention and was dropped: a = rid. */
+  ESMC_H_MESSAGE_EXPIRED
 };
 
 struct esmc_hevent {

@@ -1,5 +1,6 @@
 /*
- * esmcheck_adapter.h: the esmcheck adapter ABI, version 1.
+ * esmcheck_adapter.h: the esmcheck adapter ABI, version 2 (version 1 plus
+ * SQS queues; a version 1 adapter still loads and runs stream cases).
  *
  * This header IS the contract between the esmcheck harness (the host) and an
  * event source mapper under test (the guest). It is self-contained: C99 or
@@ -66,7 +67,7 @@ extern "C" {
 #endif
 
 /* The ABI version this header describes. */
-#define ESMC_ABI_VERSION 1
+#define ESMC_ABI_VERSION 2
 
 /* The symbol a shared-object adapter exports (see ESMC_ADAPTER_ENTRY). */
 #define ESMC_ADAPTER_ENTRY_SYMBOL "esmc_adapter_entry"
@@ -187,7 +188,15 @@ struct esmc_mapping_config {
   size_t filter_count;            /* entries in filter_patterns */
   int32_t filter_criteria_given;  /* 0: left out (update: unchanged) */
   int32_t function_timeout_s;     /* the function's configured timeout */
-  /* v1 ends here; later versions append below. */
+  /* v1 ends here. */
+  /* v2 and later: SQS. */
+  int32_t maximum_concurrency;    /* ScalingConfig.MaximumConcurrency, or
+                                     ESMC_UNSET (no cap) */
+  int32_t scaling_profile;        /* esmcheck's choice of AWS generation for
+                                     SQS scaling: 0 current (start at 5, +300
+                                     per minute, up to 1250), 1 legacy (+60
+                                     per minute, up to 1000) */
+  /* v2 ends here; later versions append below. */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -249,6 +258,65 @@ struct esmc_get_records_result {
   size_t count;
   esmc_iterator next_iterator; /* 0: the shard is closed and fully read */
   int64_t millis_behind_latest;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Queues as the host presents them (ABI v2: SQS standard and FIFO).         */
+
+/* GetQueueAttributes, the subset a mapper needs. */
+struct esmc_queue_attributes {
+  uint32_t struct_size;          /* set by the host */
+  int32_t fifo;                  /* 1 for a FIFO queue */
+  int32_t visibility_timeout_s;  /* the queue's default */
+  int32_t message_retention_s;
+  int32_t delay_s;
+  int32_t receive_wait_time_s;
+  int32_t max_receive_count;     /* redrive policy; 0 = no dead-letter queue */
+  const char *dead_letter_target_arn; /* NULL = none */
+  int32_t content_based_deduplication;
+};
+
+struct esmc_message_attribute {
+  const char *name;
+  const char *data_type;         /* "String", "Number", "Binary" */
+  const char *string_value;      /* String and Number */
+  const uint8_t *binary_value;   /* Binary */
+  size_t binary_len;
+};
+
+/*
+ * One received message. Owned by the host; valid and unchanged until
+ * destroy() of the mapping that received it returns. Each receive of a
+ * message is a new struct with its own receipt handle and receive count.
+ */
+struct esmc_message {
+  const char *message_id;
+  const char *receipt_handle;    /* of this receive */
+  const char *body;              /* not NUL-terminated in general: body_len */
+  size_t body_len;
+  const char *md5_of_body;       /* hex MD5 of the body */
+  esmc_time_ms sent_timestamp_ms;
+  esmc_time_ms first_receive_timestamp_ms;
+  uint32_t approximate_receive_count; /* including this receive */
+  const char *sender_id;
+  const char *message_group_id;  /* FIFO; NULL otherwise */
+  const char *message_deduplication_id; /* FIFO; NULL otherwise */
+  const char *sequence_number;   /* FIFO; NULL otherwise */
+  const struct esmc_message_attribute *attributes;
+  size_t attribute_count;
+  const char *md5_of_message_attributes; /* NULL when no attributes */
+};
+
+/* Receive handles are non-zero and unique within a run. */
+typedef uint64_t esmc_receive;
+
+/* Passed to on_receive_complete(); the struct and the array are borrowed,
+ * the messages they point to live until destroy(). */
+struct esmc_receive_result {
+  uint32_t struct_size;
+  esmc_status status;            /* ESMC_OK, or why the receive failed */
+  const struct esmc_message *const *messages;
+  size_t count;                  /* 0..max_messages */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -358,7 +426,33 @@ struct esmc_host {
    * has none; otherwise borrowed until the next checkpoint call. */
   esmc_status (*get_checkpoint)(void *ctx, const char *shard_id,
                                 const char **sequence_number);
-  /* v1 ends here; later versions append below. */
+  /* v1 ends here. */
+
+  /* v2 and later: SQS. A mapper must check host->struct_size before using
+   * these. */
+  /* GetQueueAttributes of the mapping's queue. out->struct_size is set by
+   * the host; strings are owned by the host and live until destroy(). */
+  esmc_status (*get_queue_attributes)(void *ctx,
+                                      struct esmc_queue_attributes *out);
+  /* ReceiveMessage: at most max_messages (1..10). Asynchronous like invoke:
+   * returns at once with a handle, and the result arrives through
+   * on_receive_complete() at the simulated instant SQS answers: at once when
+   * messages are visible, otherwise when one becomes visible or wait_time_s
+   * (0..20, long polling) ends. visibility_timeout_s -1 uses the queue's
+   * default. Received messages are hidden for the visibility timeout. */
+  esmc_status (*receive_messages)(void *ctx, uint32_t max_messages,
+                                  int32_t wait_time_s,
+                                  int32_t visibility_timeout_s,
+                                  esmc_receive *out);
+  /* DeleteMessage. A receipt handle that is not the message's latest has no
+   * effect and still returns ESMC_OK, as in SQS. ESMC_E_NOT_FOUND when no
+   * such receipt handle was ever given out. */
+  esmc_status (*delete_message)(void *ctx, const char *receipt_handle);
+  /* ChangeMessageVisibility (0..43200 s) of an in-flight message. */
+  esmc_status (*change_message_visibility)(void *ctx,
+                                           const char *receipt_handle,
+                                           int32_t visibility_timeout_s);
+  /* v2 ends here; later versions append below. */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -406,14 +500,27 @@ struct esmc_adapter {
                         struct esmc_error *err);
 
   /* REQUIRED. End the mapping and free everything it owns. Accepts NULL.
-   * Pending timers and invocations are dropped by the host. */
+   * Pending timers, receives and invocations are dropped by the host. */
   void (*destroy)(void *mapper);
-  /* v1 ends here; later versions append below. */
+  /* v1 ends here. */
+
+  /* v2 and later. REQUIRED when the adapter claims ESMC_CAP_SQS or
+   * ESMC_CAP_SQS_FIFO: a receive started with host->receive_messages()
+   * finished. Called exactly once per receive, unless the mapping is
+   * destroyed first. */
+  esmc_status (*on_receive_complete)(void *mapper, esmc_receive receive,
+                                     const struct esmc_receive_result *result);
+  /* v2 ends here; later versions append below. */
 };
 
 /* The size of a v1 adapter table: hosts accept any struct_size >= this. */
 #define ESMC_ADAPTER_V1_SIZE                                                   \
   (offsetof(struct esmc_adapter, destroy) + sizeof(void (*)(void *)))
+/* The size of a v2 adapter table. */
+#define ESMC_ADAPTER_V2_SIZE                                                   \
+  (offsetof(struct esmc_adapter, on_receive_complete) +                        \
+   sizeof(esmc_status (*)(void *, esmc_receive,                                \
+                          const struct esmc_receive_result *)))
 
 /*
  * The entry point. host_abi is the host's ESMC_ABI_VERSION; return NULL if
