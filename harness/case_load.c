@@ -565,6 +565,8 @@ enum {
   MK_FRT,
   MK_ON_FAILURE,
   MK_FILTERS,
+  MK_MAX_CONCURRENCY, /* ABI v2, SQS */
+  MK_SCALING_PROFILE,
   MK_COUNT
 };
 static const char *const mapping_keys[] = {
@@ -581,7 +583,10 @@ static const char *const mapping_keys[] = {
     "tumbling_window_s",
     "function_response_types",
     "on_failure",
-    "filters"};
+    "filters",
+    "maximum_concurrency",
+    "scaling_profile"};
+static const char *const scaling_profiles[] = {"current", "legacy"};
 static const char *const start_positions[] = {"TRIM_HORIZON", "LATEST",
                                               "AT_TIMESTAMP"};
 
@@ -714,6 +719,17 @@ static int read_config(struct loader *ld, int tok, const char *path,
   if(v[MK_FILTERS] >= 0 &&
      read_filters(ld, v[MK_FILTERS], PATH(MK_FILTERS), c) < 0)
     return -1;
+  if(v[MK_MAX_CONCURRENCY] >= 0 &&
+     get_cfg_i32(ld, v[MK_MAX_CONCURRENCY], PATH(MK_MAX_CONCURRENCY),
+                 &c->maximum_concurrency) < 0)
+    return -1;
+  if(v[MK_SCALING_PROFILE] >= 0) {
+    size_t idx;
+    if(get_enum(ld, v[MK_SCALING_PROFILE], PATH(MK_SCALING_PROFILE),
+                scaling_profiles, COUNT_OF(scaling_profiles), &idx) < 0)
+      return -1;
+    c->scaling_profile = (int32_t)idx;
+  }
 #undef PATH
   return 0;
 }
@@ -814,13 +830,268 @@ enum {
   RK_KEYS,
   RK_NEW,
   RK_OLD,
+  RK_BODY, /* queues (ABI v2) */
+  RK_GROUP,
+  RK_DEDUP,
+  RK_ATTRS,
   RK_COUNT
 };
 static const char *const record_keys[] = {
     "id",          "at_ms",     "shard", "partition_key",
     "data",        "data_base64", "data_size", "event_name",
-    "keys",        "new_image", "old_image"};
+    "keys",        "new_image", "old_image", "body",
+    "group",       "deduplication_id", "attributes"};
 static const char *const ddb_events[] = {"INSERT", "MODIFY", "REMOVE"};
+
+/* ------------------------------------------------------------------------ */
+/* Queues (ABI v2): the queue object and its messages.                       */
+
+static int is_queue(const struct esmc_scenario *s)
+{
+  return s->source == ESMC_SOURCE_SQS || s->source == ESMC_SOURCE_SQS_FIFO;
+}
+
+enum {
+  QK_NAME,
+  QK_VISIBILITY,
+  QK_RETENTION,
+  QK_DELAY,
+  QK_WAIT,
+  QK_MAX_RECEIVE,
+  QK_CBD,
+  QK_DUPLICATE,
+  QK_COUNT
+};
+static const char *const queue_keys[] = {
+    "name",          "visibility_timeout_s", "message_retention_s",
+    "delay_s",       "receive_wait_time_s",  "max_receive_count",
+    "content_based_deduplication", "duplicate_every"};
+
+/* The queue object; ranges per SQS-Q-1..3 and SQS-DLQ-3. */
+static int read_queue(struct loader *ld, int tok)
+{
+  int v[QK_COUNT];
+  struct esmc_queue_spec *q = &ld->s->queue;
+  int fifo = ld->s->source == ESMC_SOURCE_SQS_FIFO;
+  if(take_object(ld, tok, "queue", queue_keys, QK_COUNT, v) < 0)
+    return -1;
+  if(v[QK_NAME] >= 0) {
+    size_t n, k;
+    esmc_free(q->name);
+    q->name = NULL;
+    if(get_name(ld, v[QK_NAME], "queue.name", &q->name) < 0)
+      return -1;
+    n = strlen(q->name);
+    for(k = 0; k < n; k++) {
+      char c = q->name[k];
+      if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           (c == '.' && fifo && k + 5 == n)))
+        return fail_tok(ld, v[QK_NAME], "queue.name: only letters, digits, "
+                        "'-' and '_' are allowed (and a final \".fifo\" for "
+                        "a FIFO queue)");
+    }
+    if(n > 80)
+      return fail_tok(ld, v[QK_NAME], "queue.name: at most 80 characters");
+    if(fifo != (n > 5 && strcmp(q->name + n - 5, ".fifo") == 0))
+      return fail_tok(ld, v[QK_NAME], fifo ? "queue.name: a FIFO queue's "
+                      "name must end in \".fifo\"" : "queue.name: only a "
+                      "FIFO queue's name ends in \".fifo\"");
+  }
+  if(v[QK_VISIBILITY] >= 0 &&
+     get_i32_range(ld, v[QK_VISIBILITY], "queue.visibility_timeout_s", 0,
+                   43200, &q->visibility_timeout_s) < 0)
+    return -1;
+  if(v[QK_RETENTION] >= 0 &&
+     get_i32_range(ld, v[QK_RETENTION], "queue.message_retention_s", 60,
+                   1209600, &q->message_retention_s) < 0)
+    return -1;
+  if(v[QK_DELAY] >= 0 &&
+     get_i32_range(ld, v[QK_DELAY], "queue.delay_s", 0, 900, &q->delay_s) < 0)
+    return -1;
+  if(v[QK_WAIT] >= 0 &&
+     get_i32_range(ld, v[QK_WAIT], "queue.receive_wait_time_s", 0, 20,
+                   &q->receive_wait_time_s) < 0)
+    return -1;
+  if(v[QK_MAX_RECEIVE] >= 0 &&
+     get_i32_range(ld, v[QK_MAX_RECEIVE], "queue.max_receive_count", 0, 1000,
+                   &q->max_receive_count) < 0)
+    return -1;
+  if(v[QK_CBD] >= 0) {
+    if(!fifo)
+      return fail_tok(ld, key_of(v[QK_CBD]), "queue.content_based_"
+                      "deduplication: only allowed for an sqs_fifo source");
+    if(get_bool32(ld, v[QK_CBD], "queue.content_based_deduplication",
+                  &q->content_based_deduplication) < 0)
+      return -1;
+  }
+  if(v[QK_DUPLICATE] >= 0) {
+    if(fifo)
+      return fail_tok(ld, key_of(v[QK_DUPLICATE]), "queue.duplicate_every: "
+                      "only allowed for an sqs source (FIFO queues deliver "
+                      "exactly once)");
+    if(get_i32_range(ld, v[QK_DUPLICATE], "queue.duplicate_every", 0,
+                     INT32_MAX, &q->duplicate_every) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* The value token of key name in the object at obj, or -1. */
+static int obj_member(struct loader *ld, int obj, const char *name)
+{
+  struct esmc_json_iter it;
+  int k, v;
+  if(esmc_json_type_of(ld->d, obj) != ESMC_JSON_OBJECT)
+    return -1;
+  esmc_json_iter_init(&it, ld->d, obj);
+  while(esmc_json_iter_next(&it, &k, &v))
+    if(esmc_json_string_eq(ld->d, k, name))
+      return v;
+  return -1;
+}
+
+static int cmp_attr_name(const void *x, const void *y)
+{
+  return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* "attributes": {name: string}, String message attributes (at most 10). */
+static int read_attributes(struct loader *ld, int tok, const char *path,
+                           struct esmc_case_record *r)
+{
+  struct esmc_json_iter it;
+  int k, v;
+  size_t n, i, j;
+  if(expect_type(ld, tok, path, ESMC_JSON_OBJECT) < 0)
+    return -1;
+  n = (size_t)ld->d->tok[tok].size;
+  if(n > 10)
+    return fail_tok(ld, tok, "%s: at most 10 message attributes, found %zu",
+                    path, n);
+  r->attr_names = esmc_calloc(n ? n : 1, sizeof(char *));
+  r->attr_values = esmc_calloc(n ? n : 1, sizeof(char *));
+  if(!r->attr_names || !r->attr_values)
+    return fail_oom(ld);
+  r->attr_count = n; /* every slot is freed, filled or not */
+  i = 0;
+  esmc_json_iter_init(&it, ld->d, tok);
+  while(esmc_json_iter_next(&it, &k, &v)) {
+    char ep[PATH_MAX_LEN];
+    if(get_name(ld, k, path, &r->attr_names[i]) < 0)
+      return -1;
+    subpath(ep, sizeof(ep), path, r->attr_names[i]);
+    if(get_name(ld, v, ep, &r->attr_values[i]) < 0)
+      return -1;
+    i++;
+  }
+  /* Sort names and values together: sort pairs by name. */
+  for(i = 1; i < n; i++)
+    for(j = i; j > 0 && cmp_attr_name(&r->attr_names[j - 1],
+                                      &r->attr_names[j]) > 0; j--) {
+      char *t = r->attr_names[j];
+      r->attr_names[j] = r->attr_names[j - 1];
+      r->attr_names[j - 1] = t;
+      t = r->attr_values[j];
+      r->attr_values[j] = r->attr_values[j - 1];
+      r->attr_values[j - 1] = t;
+    }
+  for(i = 1; i < n; i++)
+    if(strcmp(r->attr_names[i], r->attr_names[i - 1]) == 0)
+      return fail_tok(ld, tok, "%s: duplicate attribute '%.60s'", path,
+                      r->attr_names[i]);
+  return 0;
+}
+
+/* A FIFO MessageGroupId or MessageDeduplicationId: 1..128 characters. */
+static int get_fifo_id(struct loader *ld, int tok, const char *path,
+                       char **out)
+{
+  if(get_name(ld, tok, path, out) < 0)
+    return -1;
+  if(strlen(*out) > 128)
+    return fail_tok(ld, tok, "%s: at most 128 characters", path);
+  return 0;
+}
+
+/* One message of a queue case (keys already collected into v). */
+static int read_message(struct loader *ld, int tok, const char *path,
+                        const int *v)
+{
+  struct esmc_case_record *r;
+  char p[PATH_MAX_LEN];
+  int i, fifo = ld->s->source == ESMC_SOURCE_SQS_FIFO;
+  for(i = 0; i < RK_COUNT; i++) {
+    if(v[i] < 0)
+      continue;
+    subpath(p, sizeof(p), path, record_keys[i]);
+    if(i != RK_ID && i != RK_AT && i < RK_BODY)
+      return fail_tok(ld, key_of(v[i]), "%s: not allowed for a queue source "
+                      "(a message takes id, at_ms, body, group, "
+                      "deduplication_id and attributes)", p);
+    if(!fifo && (i == RK_GROUP || i == RK_DEDUP))
+      return fail_tok(ld, key_of(v[i]), "%s: only allowed for an sqs_fifo "
+                      "source", p);
+  }
+  if(fifo && require(ld, tok, path, "group", v[RK_GROUP]) < 0)
+    return -1;
+  if(fifo && v[RK_DEDUP] < 0 && !ld->s->queue.content_based_deduplication)
+    return fail_tok(ld, tok, "%s: a FIFO queue without "
+                    "content_based_deduplication needs a deduplication_id",
+                    path);
+  r = add_record(ld, v[RK_ID]);
+  if(!r)
+    return -1;
+  subpath(p, sizeof(p), path, "id");
+  if(get_name(ld, v[RK_ID], p, &r->id) < 0)
+    return -1;
+  subpath(p, sizeof(p), path, "at_ms");
+  if(v[RK_AT] >= 0 && get_time(ld, v[RK_AT], p, 0, &r->at_ms) < 0)
+    return -1;
+  if(v[RK_BODY] >= 0) {
+    char *str = NULL;
+    size_t n = 0;
+    subpath(p, sizeof(p), path, "body");
+    if(get_string(ld, v[RK_BODY], p, &str, &n) < 0)
+      return -1;
+    r->data = (uint8_t *)str;
+    r->data_len = n;
+    if(n == 0)
+      return fail_tok(ld, v[RK_BODY], "%s: must not be empty (SQS rejects "
+                      "an empty message body)", p);
+    if(n > 262144)
+      return fail_tok(ld, v[RK_BODY], "%s: %zu bytes; an SQS message body is "
+                      "at most 262144 bytes", p, n);
+    if(add_data(ld, v[RK_BODY], p, n) < 0)
+      return -1;
+  }
+  else {
+    /* The body defaults to the message's id. */
+    r->data_len = strlen(r->id);
+    r->data = (uint8_t *)esmc_strdup(r->id);
+    if(!r->data)
+      return fail_oom(ld);
+  }
+  if(v[RK_GROUP] >= 0) {
+    subpath(p, sizeof(p), path, "group");
+    if(get_fifo_id(ld, v[RK_GROUP], p, &r->group) < 0)
+      return -1;
+    r->partition_key = esmc_strdup(r->group);
+    if(!r->partition_key)
+      return fail_oom(ld);
+  }
+  if(v[RK_DEDUP] >= 0) {
+    subpath(p, sizeof(p), path, "deduplication_id");
+    if(get_fifo_id(ld, v[RK_DEDUP], p, &r->deduplication_id) < 0)
+      return -1;
+  }
+  if(v[RK_ATTRS] >= 0) {
+    subpath(p, sizeof(p), path, "attributes");
+    if(read_attributes(ld, v[RK_ATTRS], p, r) < 0)
+      return -1;
+  }
+  return 0;
+}
 
 static int read_record(struct loader *ld, int tok, const char *path)
 {
@@ -832,8 +1103,15 @@ static int read_record(struct loader *ld, int tok, const char *path)
     return -1;
   if(require(ld, tok, path, "id", v[RK_ID]) < 0)
     return -1;
+  if(is_queue(ld->s))
+    return read_message(ld, tok, path, v);
   /* Keys of the other source. */
   for(i = 0; i < RK_COUNT; i++) {
+    if(v[i] >= 0 && i >= RK_BODY) {
+      subpath(p, sizeof(p), path, record_keys[i]);
+      return fail_tok(ld, key_of(v[i]), "%s: only allowed for a queue "
+                      "source (sqs, sqs_fifo)", p);
+    }
     int kinesis_only = i == RK_PKEY || i == RK_DATA || i == RK_DATA_B64 ||
                        i == RK_DATA_SIZE;
     int ddb_only = i >= RK_EVENT;
@@ -1001,6 +1279,22 @@ static int read_generate(struct loader *ld, int tok, const char *path)
   if(every > 0 && (count - 1) > (ESMC_CASE_MAX_TIME_MS - at) / every)
     return fail_tok(ld, v[GK_EVERY], "%s: the last record's time exceeds %"
                     PRId64 " ms", p, ESMC_CASE_MAX_TIME_MS);
+  if(is_queue(ld->s)) {
+    /* Messages: bodies {"n":i}, FIFO groups g0.. round robin by keys. */
+    static const int stream_only[] = {GK_SHARD, GK_DATA_SIZE};
+    size_t j;
+    for(j = 0; j < COUNT_OF(stream_only); j++)
+      if(v[stream_only[j]] >= 0) {
+        subpath(p, sizeof(p), path, generate_keys[stream_only[j]]);
+        return fail_tok(ld, key_of(v[stream_only[j]]), "%s: not allowed for "
+                        "a queue source", p);
+      }
+    if(v[GK_KEYS] >= 0 && ld->s->source != ESMC_SOURCE_SQS_FIFO) {
+      subpath(p, sizeof(p), path, "keys");
+      return fail_tok(ld, key_of(v[GK_KEYS]), "%s: only allowed for an "
+                      "sqs_fifo source (the number of message groups)", p);
+    }
+  }
   subpath(p, sizeof(p), path, "keys");
   if(v[GK_KEYS] >= 0 &&
      get_i64(ld, v[GK_KEYS], p, 1, ESMC_CASE_MAX_RECORDS, &keys) < 0)
@@ -1040,7 +1334,30 @@ static int read_generate(struct loader *ld, int tok, const char *path)
     r->at_ms = at + i * every;
     r->shard = shard;
     snprintf(key, sizeof(key), "k%" PRId64, i % keys);
-    if(!ddb) {
+    if(is_queue(ld->s)) {
+      char body[40];
+      snprintf(body, sizeof(body), "{\"n\":%" PRId64 "}", i + 1);
+      r->data = (uint8_t *)esmc_strdup(body);
+      if(!r->data) {
+        fail_oom(ld);
+        goto out;
+      }
+      r->data_len = strlen(body);
+      if(ld->s->source == ESMC_SOURCE_SQS_FIFO) {
+        key[0] = 'g';
+        r->group = esmc_strdup(key);
+        r->partition_key = esmc_strdup(key);
+        if(!ld->s->queue.content_based_deduplication)
+          r->deduplication_id = esmc_strdup(r->id);
+        if(!r->group || !r->partition_key ||
+           (!ld->s->queue.content_based_deduplication &&
+            !r->deduplication_id)) {
+          fail_oom(ld);
+          goto out;
+        }
+      }
+    }
+    else if(!ddb) {
       r->partition_key = esmc_strdup(key);
       r->data = filler((size_t)size);
       if(!r->partition_key || !r->data) {
@@ -1724,13 +2041,16 @@ enum {
   CK_EVENTS,
   CK_RUN,
   CK_EXPECT,
+  CK_QUEUE, /* ABI v2 */
   CK_COUNT
 };
 static const char *const case_keys[] = {
     "id",     "description", "rules",    "tags",     "requires",
     "source", "stream",      "start",    "mapping",  "records",
-    "generate", "function",  "events",   "run",      "expect"};
-static const char *const sources[] = {"kinesis", "dynamodb"};
+    "generate", "function",  "events",   "run",      "expect",
+    "queue"};
+static const char *const sources[] = {"kinesis", "dynamodb", "sqs",
+                                      "sqs_fifo"};
 enum { RUN_UNTIL, RUN_COUNT };
 static const char *const run_keys[] = {"until_ms"};
 
@@ -1768,9 +2088,40 @@ static int load_case(struct loader *ld)
   if(get_enum(ld, v[CK_SOURCE], "source", sources, COUNT_OF(sources), &idx) <
      0)
     return -1;
-  s->source = idx == 0 ? ESMC_SOURCE_KINESIS : ESMC_SOURCE_DYNAMODB;
+  s->source = idx == 0   ? ESMC_SOURCE_KINESIS
+              : idx == 1 ? ESMC_SOURCE_DYNAMODB
+              : idx == 2 ? ESMC_SOURCE_SQS
+                         : ESMC_SOURCE_SQS_FIFO;
+  if(is_queue(s) && v[CK_STREAM] >= 0)
+    return fail_tok(ld, key_of(v[CK_STREAM]), "stream: not allowed for a "
+                    "queue source (use \"queue\")");
+  if(!is_queue(s) && v[CK_QUEUE] >= 0)
+    return fail_tok(ld, key_of(v[CK_QUEUE]), "queue: only allowed for a "
+                    "queue source (sqs, sqs_fifo)");
   if(v[CK_STREAM] >= 0 && read_stream(ld, v[CK_STREAM]) < 0)
     return -1;
+  if(v[CK_QUEUE] >= 0 && read_queue(ld, v[CK_QUEUE]) < 0)
+    return -1;
+  if(is_queue(s)) {
+    /* Stream-only events make no sense on a queue. */
+    struct esmc_json_iter eit;
+    int ek, evv;
+    if(v[CK_EVENTS] >= 0 &&
+       esmc_json_type_of(ld->d, v[CK_EVENTS]) == ESMC_JSON_ARRAY) {
+      esmc_json_iter_init(&eit, ld->d, v[CK_EVENTS]);
+      while(esmc_json_iter_next(&eit, &ek, &evv)) {
+        static const char *const stream_events[] = {"split", "merge",
+                                                    "rollover"};
+        size_t j;
+        for(j = 0; j < COUNT_OF(stream_events); j++) {
+          int t = obj_member(ld, evv, stream_events[j]);
+          if(t >= 0)
+            return fail_tok(ld, key_of(t), "events: '%s' is not allowed for "
+                            "a queue source", stream_events[j]);
+        }
+      }
+    }
+  }
   if(v[CK_START] >= 0 && read_start(ld, v[CK_START]) < 0)
     return -1;
   if(read_config(ld, v[CK_MAPPING], "mapping", &s->config, 0) < 0)

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 
 #include "case_load.h"
+#include "expect_file.h"
+#include "proxy.h"
 #include "report.h"
 #include "runner.h"
 #include "world.h"
@@ -38,6 +40,9 @@ static const char *const usage_run =
     "usage: esmcheck run [--adapter reference|PATH.so] [--cases DIR]\n"
     "                    [--report DIR] [--filter ID-or-TAG]... [--seed N]\n"
     "                    [--no-fork] [--timeout SECONDS] [--quiet]\n"
+    "                    [--adapter-cmd 'CMD ARGS'] [--validate]\n"
+    "                    [--request-timeout SECONDS] [--memory-limit MB]\n"
+    "                    [--expect FILE] [--update-expectations FILE]\n"
     "\n"
     "Runs every case under DIR (default: cases) against the adapter (default:\n"
     "the linked-in reference mapper) and writes DIR/results.json and\n"
@@ -50,6 +55,16 @@ static const char *const usage_run =
     "  --no-fork      run cases in this process (faster; no crash isolation)\n"
     "  --timeout S    wall-clock limit per case, in seconds (default 60)\n"
     "  --quiet        print only failures and the summary\n"
+    "  --adapter-cmd C  run the adapter as a process speaking the adapter\n"
+    "                 protocol (spec/protocol.md); C is split into words (quotes\n"
+    "                 and backslashes work as in a shell) and run without a shell\n"
+    "  --validate     check every protocol message against spec/protocol\n"
+    "  --request-timeout S  time limit of one protocol request (default 10)\n"
+    "  --memory-limit MB  address-space limit of each forked case (default\n"
+    "                 4096; not applied under AddressSanitizer)\n"
+    "  --expect FILE  the adapter's expectation file: a case expected to fail\n"
+    "                 that fails is xfail, one that passes is xpass\n"
+    "  --update-expectations FILE  write an expectation file from this run\n"
     "\n"
     "Exit status: 0 when no case is fail, error, crash, timeout or xpass;\n"
     "1 otherwise; 2 for usage errors; 99 when esmcheck itself failed.\n";
@@ -206,6 +221,13 @@ struct common_opts {
   int quiet;
   int history;
   const char *positional;
+  /* Third-party adapters (issue 6). */
+  const char *adapter_cmd;
+  int validate;
+  double request_timeout_s;
+  uint64_t memory_limit_mb;
+  const char *expect;
+  const char *update_expect;
 };
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -234,6 +256,7 @@ static int parse_opts(int argc, char **argv, struct common_opts *o,
   o->seed = DEFAULT_SEED;
   o->isolate = 1;
   o->timeout_s = 60;
+  o->memory_limit_mb = 4096;
   for(i = 0; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -275,6 +298,30 @@ static int parse_opts(int argc, char **argv, struct common_opts *o,
                         "seconds, not '%s'\n", v);
         return -1;
       }
+    } else if(strcmp(a, "--adapter-cmd") == 0) { /* ---- issue 6 ---- */
+      NEEDS_VALUE o->adapter_cmd = v;
+    } else if(strcmp(a, "--validate") == 0) {
+      o->validate = 1;
+    } else if(strcmp(a, "--expect") == 0) {
+      NEEDS_VALUE o->expect = v;
+    } else if(strcmp(a, "--update-expectations") == 0) {
+      NEEDS_VALUE o->update_expect = v;
+    } else if(strcmp(a, "--request-timeout") == 0) {
+      char *end;
+      NEEDS_VALUE
+      o->request_timeout_s = strtod(v, &end);
+      if(*end || o->request_timeout_s <= 0) {
+        fprintf(stderr, "esmcheck: --request-timeout wants a positive number "
+                        "of seconds, not '%s'\n", v);
+        return -1;
+      }
+    } else if(strcmp(a, "--memory-limit") == 0) {
+      NEEDS_VALUE
+      if(parse_u64(v, &o->memory_limit_mb) || o->memory_limit_mb > (1u << 30)) {
+        fprintf(stderr, "esmcheck: --memory-limit wants a number of MB (0: "
+                        "none), not '%s'\n", v);
+        return -1;
+      } /* ---- end of issue 6 options ---- */
     } else if(strcmp(a, "--no-fork") == 0) {
       o->isolate = 0;
     } else if(strcmp(a, "--quiet") == 0) {
@@ -313,6 +360,42 @@ static void print_violations(const struct esmc_case_result *r, FILE *out)
     fprintf(out, "      %s\n", r->reason);
 }
 
+/* ---- adapters from --adapter or --adapter-cmd (issue 6) -------------- */
+static int load_adapter(const struct common_opts *o, struct esmc_loaded_adapter *la)
+{
+  char **argv = NULL;
+  struct esmc_proxy_opts po;
+  if(!o->adapter_cmd)
+    return esmc_adapter_load(o->adapter, la);
+  memset(la, 0, sizeof(*la));
+  snprintf(la->spec, sizeof(la->spec), "%s", o->adapter_cmd);
+  if(esmc_split_command(o->adapter_cmd, &argv)) {
+    snprintf(la->error, sizeof(la->error), "cannot split the adapter command "
+             "'%.300s' (empty, or an unterminated quote)", o->adapter_cmd);
+    return -1;
+  }
+  memset(&po, 0, sizeof(po));
+  po.request_timeout_s = o->request_timeout_s;
+  po.validate = o->validate;
+  po.transcript = getenv("ESMC_PROTOCOL_TRANSCRIPT");
+  if(esmc_proxy_open(argv, &po, &la->a, la->error, sizeof(la->error)))
+    la->a = NULL;
+  esmc_argv_free(argv);
+  return la->a ? 0 : -1;
+}
+
+static void unload_adapter(const struct common_opts *o,
+                           struct esmc_loaded_adapter *la)
+{
+  if(o->adapter_cmd) {
+    esmc_proxy_close();
+    memset(la, 0, sizeof(*la));
+  } else {
+    esmc_adapter_unload(la);
+  }
+}
+/* ---- end of adapters from --adapter-cmd -------------------------------- */
+
 static int cmd_run(int argc, char **argv)
 {
   struct common_opts o;
@@ -321,6 +404,7 @@ static int cmd_run(int argc, char **argv)
   struct esmc_case_result *results;
   struct esmc_run_report rep;
   struct esmc_run_opts ro;
+  struct esmc_expectations ex;
   size_t i, nres = 0, count[ESMC_V__COUNT] = {0};
   int rc = parse_opts(argc, argv, &o, usage_run), failed = 0;
   if(rc)
@@ -329,12 +413,24 @@ static int cmd_run(int argc, char **argv)
     fprintf(stderr, "esmcheck run: unexpected argument %s\n", o.positional);
     return EXIT_USAGE;
   }
-  if(load_corpus(o.cases, o.filters, o.nfilters, &c))
+  memset(&ex, 0, sizeof(ex));
+  if(o.expect) {
+    char err[1024];
+    if(esmc_expect_load(o.expect, &ex, err, sizeof(err))) {
+      fprintf(stderr, "esmcheck: expectation file %s\n", err);
+      return EXIT_USAGE;
+    }
+  }
+  if(load_corpus(o.cases, o.filters, o.nfilters, &c)) {
+    esmc_expect_free(&ex);
     return EXIT_USAGE;
-  esmc_adapter_load(o.adapter, &la);
+  }
+  load_adapter(&o, &la);
   results = esmc_calloc(c.n + c.nbad + 1, sizeof(*results));
   if(!results) {
     free_corpus(&c);
+    esmc_expect_free(&ex);
+    unload_adapter(&o, &la);
     return EXIT_HARNESS;
   }
   printf("esmcheck %s (spec %s): adapter %s %s, %zu case(s), seed %" PRIu64 "\n",
@@ -347,6 +443,8 @@ static int cmd_run(int argc, char **argv)
   ro.seed = o.seed;
   ro.isolate = o.isolate;
   ro.timeout_s = o.timeout_s;
+  ro.expect = o.expect ? &ex : NULL;
+  ro.memory_limit_mb = (size_t)o.memory_limit_mb;
   for(i = 0; i < c.nbad; i++) {
     results[nres] = c.bad[i];
     memset(&c.bad[i], 0, sizeof(c.bad[i]));
@@ -383,7 +481,7 @@ static int cmd_run(int argc, char **argv)
   printf(" (seed %" PRIu64 ")\n", o.seed);
   memset(&rep, 0, sizeof(rep));
   rep.adapter = la.a;
-  rep.adapter_spec = o.adapter;
+  rep.adapter_spec = o.adapter_cmd ? o.adapter_cmd : o.adapter;
   rep.seed = o.seed;
   rep.cases = results;
   rep.ncases = nres;
@@ -395,10 +493,20 @@ static int cmd_run(int argc, char **argv)
   } else {
     printf("reports: %s/results.json %s/junit.xml\n", o.report, o.report);
   }
+  if(o.update_expect) {
+    if(esmc_expect_write(o.update_expect, results, nres)) {
+      fprintf(stderr, "esmcheck: cannot write %s: %s\n", o.update_expect,
+              strerror(errno));
+      rc = EXIT_HARNESS;
+    } else {
+      printf("expectations: %s\n", o.update_expect);
+    }
+  }
   for(i = 0; i < nres; i++)
     esmc_case_result_free(&results[i]);
   esmc_free(results);
-  esmc_adapter_unload(&la);
+  unload_adapter(&o, &la);
+  esmc_expect_free(&ex);
   free_corpus(&c);
   return rc;
 }
@@ -535,7 +643,7 @@ static int cmd_explain(int argc, char **argv)
     free_corpus(&c);
     return EXIT_USAGE;
   }
-  if(esmc_adapter_load(o.adapter, &la)) {
+  if(load_adapter(&o, &la)) {
     fprintf(stderr, "esmcheck: %s\n", la.error);
     free_corpus(&c);
     return EXIT_USAGE;
@@ -569,7 +677,7 @@ static int cmd_explain(int argc, char **argv)
   rc = esmc_verdict_is_failure(r.verdict) ? 1 : 0;
   esmc_case_result_free(&r);
   esmc_world_free(w);
-  esmc_adapter_unload(&la);
+  unload_adapter(&o, &la);
   free_corpus(&c);
   return rc;
 }

@@ -517,7 +517,7 @@ static void put_str_member(struct esmc_buf *b, const char *key, const char *s)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Validation (--validate): the fixed shapes of spec/protocol/*.schema.json,
+/* Validation (--validate): the fixed shapes of the spec/protocol schemas,
  * required members and their types. */
 
 enum vtype { V_STR, V_INT, V_UINT, V_STR_OR_NULL, V_SEQ, V_OBJ, V_ARR };
@@ -1485,10 +1485,18 @@ enum esmc_proxy_note esmc_proxy_end_case(char **reason, char **stderr_tail)
     struct esmc_buf b;
     esmc_buf_init(&b);
     esmc_buf_puts(&b, P->note_text);
-    if(P->errlen)
-      esmc_buf_printf(&b, "; stderr%s: %.*s",
-                      P->err_truncated ? " (last bytes)" : "",
-                      (int)P->errlen, P->errtail);
+    if(P->errlen) {
+      size_t i, len = P->errlen;
+      while(len > 0 && (P->errtail[len - 1] == '\n' || P->errtail[len - 1] == '\r'))
+        len--;
+      esmc_buf_printf(&b, "; stderr%s: ", P->err_truncated ? " (last bytes)" : "");
+      for(i = 0; i < len; i++) {
+        if(P->errtail[i] == '\n')
+          esmc_buf_puts(&b, " | ");
+        else if(P->errtail[i] != '\r')
+          esmc_buf_putc(&b, P->errtail[i]);
+      }
+    }
     *reason = b.data;
   }
   if(stderr_tail && P->errlen)
@@ -1661,8 +1669,11 @@ int esmc_proxy_open(char *const argv[], const struct esmc_proxy_opts *opts,
   }
   proc_stop();
   esmc_proxy_end_case(NULL, NULL);
-  P->table.abi_version = ESMC_ABI_VERSION;
-  P->table.struct_size = sizeof(P->table);
+  /* Protocol version 1 carries the ABI v1 operations (streams): the table
+   * is a v1 table, and queue capabilities are not claimed. */
+  P->table.abi_version = 1;
+  P->table.struct_size = (uint32_t)ESMC_ADAPTER_V1_SIZE;
+  caps &= ~(ESMC_CAP_SQS | ESMC_CAP_SQS_FIFO);
   P->table.name = P->name;
   P->table.version = P->version;
   P->table.capabilities = caps;

@@ -63,11 +63,17 @@ struct esmc_case_result {
   const struct esmc_scenario *sc; /* borrowed; NULL for load errors */
 };
 
+struct esmc_expectations; /* expect_file.h */
+
 struct esmc_run_opts {
   const struct esmc_adapter *adapter;
   uint64_t seed;            /* the run's seed; each case derives its own */
   int isolate;              /* fork a child per case */
   double timeout_s;         /* wall-clock limit per case when isolated */
+  /* Third-party adapters (issue 6). */
+  const struct esmc_expectations *expect; /* XFAIL/XPASS/skip; may be NULL */
+  size_t memory_limit_mb;   /* address-space limit of the isolated child;
+                               0: none. Not applied under ASan. */
 };
 
 /* The seed a case runs with: derived from the run's seed and the case id,
@@ -75,10 +81,15 @@ struct esmc_run_opts {
 uint64_t esmc_case_seed(uint64_t run_seed, const char *case_id);
 
 /* Run one scenario to a verdict. With opts->isolate the world runs in a
- * forked child; a signal gives CRASH and the time limit TIMEOUT. */
+ * forked child; a signal gives CRASH and the time limit TIMEOUT. With
+ * opts->expect the judged verdict may become XFAIL or XPASS, and a case the
+ * expectations skip does not run. */
 int esmc_run_case(const struct esmc_run_opts *opts,
                   const struct esmc_scenario *sc, struct esmc_case_result *r);
 void esmc_case_result_free(struct esmc_case_result *r);
+
+/* 1 when isolated children get opts->memory_limit_mb (not under ASan). */
+int esmc_runner_memory_limited(void);
 
 /* Run in-process and keep the world for inspection (explain). The caller
  * frees *world with esmc_world_free(). */

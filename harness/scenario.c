@@ -57,6 +57,8 @@ void esmc_config_spec_init(struct esmc_config_spec *c)
   c->maximum_record_age_s = ESMC_UNSET;
   c->bisect_batch_on_function_error = ESMC_UNSET;
   c->tumbling_window_s = ESMC_UNSET;
+  c->maximum_concurrency = ESMC_UNSET;
+  c->scaling_profile = ESMC_UNSET;
 }
 
 void esmc_config_spec_free(struct esmc_config_spec *c)
@@ -83,6 +85,8 @@ void esmc_scenario_init(struct esmc_scenario *s)
   esmc_config_spec_init(&s->config);
   s->create_at_ms = 0;
   s->expect.invocation_count = ESMC_UNSET;
+  s->queue.visibility_timeout_s = 30;
+  s->queue.message_retention_s = 345600;
 }
 
 static void free_record(struct esmc_case_record *r)
@@ -93,6 +97,10 @@ static void free_record(struct esmc_case_record *r)
   esmc_free(r->keys_json);
   esmc_free(r->new_image_json);
   esmc_free(r->old_image_json);
+  esmc_free(r->group);
+  esmc_free(r->deduplication_id);
+  free_strv(r->attr_names, r->attr_count);
+  free_strv(r->attr_values, r->attr_count);
 }
 
 static void free_fn_rule(struct esmc_fn_rule *r)
@@ -143,6 +151,7 @@ void esmc_scenario_free(struct esmc_scenario *s)
   esmc_free(s->path);
   esmc_free(s->stream_name);
   esmc_free(s->stream_view_type);
+  esmc_free(s->queue.name);
   if(s->records) {
     for(i = 0; i < s->record_count; i++)
       free_record(&s->records[i]);

@@ -32,6 +32,9 @@ struct esmc_config_spec {
   char **filter_patterns; /* raw JSON texts of Filter.Pattern */
   size_t filter_count;
   int filter_criteria_given;
+  /* ABI v2, SQS (appended). */
+  int32_t maximum_concurrency; /* ScalingConfig.MaximumConcurrency */
+  int32_t scaling_profile;     /* 0 current, 1 legacy, or ESMC_UNSET */
 };
 
 /* One record the case puts into the stream. */
@@ -47,6 +50,14 @@ struct esmc_case_record {
   char *keys_json;
   char *new_image_json;
   char *old_image_json;
+  /* ABI v2, queues (appended). The body is data/data_len; partition_key is
+   * the FIFO group (so function rules' `keys` match group ids), NULL on a
+   * standard queue. */
+  char *group;            /* FIFO MessageGroupId */
+  char *deduplication_id; /* FIFO MessageDeduplicationId, NULL = none given */
+  char **attr_names;      /* String message attributes, sorted by name */
+  char **attr_values;
+  size_t attr_count;
 };
 
 enum esmc_fn_action {
@@ -151,6 +162,20 @@ struct esmc_expect {
   size_t not_delivered_count;
 };
 
+/* ABI v2: the queue of an "sqs" or "sqs_fifo" case (spec/case-format.md). */
+struct esmc_queue_spec {
+  char *name;                    /* NULL: "esmcheck-queue" (".fifo" added) */
+  int32_t visibility_timeout_s;  /* default 30 */
+  int32_t message_retention_s;   /* default 345600 */
+  int32_t delay_s;               /* default 0 */
+  int32_t receive_wait_time_s;   /* default 0 */
+  int32_t max_receive_count;     /* 0 = no dead-letter queue */
+  int32_t content_based_deduplication; /* FIFO */
+  int32_t duplicate_every;       /* fault: every Nth receive of a standard
+                                    queue also returns an in-flight message;
+                                    0 = never */
+};
+
 struct esmc_scenario {
   /* Identity. */
   char *id;          /* stable id; equals the file name without .json */
@@ -183,6 +208,9 @@ struct esmc_scenario {
   size_t event_count;
 
   struct esmc_expect expect;
+
+  /* ABI v2 (appended): the queue, for source SQS and SQS_FIFO. */
+  struct esmc_queue_spec queue;
 };
 
 /* Fill s with defaults (no records, no rules, nothing expected). */

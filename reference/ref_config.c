@@ -57,6 +57,104 @@ static int ref_flag_ok(int32_t v)
   return v == ESMC_UNSET || v == 0 || v == 1;
 }
 
+/* ---- SQS validation (SQS sources; ref_sqs.c is the poller) ---------- */
+
+/* ScalingConfig.MaximumConcurrency when the host's struct carries it. */
+int32_t ref_cfg_max_concurrency(const struct esmc_mapping_config *cfg)
+{
+  if(cfg->struct_size < offsetof(struct esmc_mapping_config,
+                                 maximum_concurrency) +
+                          sizeof(cfg->maximum_concurrency))
+    return ESMC_UNSET;
+  return cfg->maximum_concurrency;
+}
+
+static esmc_status ref_sqs_validate(const struct esmc_mapping_config *cfg,
+                                    const struct ref_config *cur,
+                                    int is_update, enum esmc_source source,
+                                    struct esmc_error *err)
+{
+  struct ref_violations v;
+  char msg[ESMC_ERROR_MESSAGE_MAX];
+  int fifo = source == ESMC_SOURCE_SQS_FIFO;
+  int32_t bs, win;
+  const char *stream_only = NULL;
+
+  if(!is_update && (!cfg->uuid || !cfg->event_source_arn ||
+                    !cfg->function_arn || !cfg->region))
+    return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID,
+                    "The mapping UUID, EventSourceArn, FunctionName and "
+                    "region are required.");
+  /* PARAM-BS-1, PARAM-MBW-1, PARAM-SC-1: model ranges. */
+  memset(&v, 0, sizeof(v));
+  ref_check_range(&v, cfg->batch_size, "batchSize", 1, 10000);
+  ref_check_range(&v, cfg->maximum_batching_window_s,
+                  "maximumBatchingWindowInSeconds", 0, 300);
+  ref_check_range(&v, ref_cfg_max_concurrency(cfg),
+                  "scalingConfig.maximumConcurrency", 2, 1000);
+  if(v.count > 0) {
+    snprintf(msg, sizeof(msg), "%d validation error%s detected: %s", v.count,
+             v.count > 1 ? "s" : "", v.text);
+    return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_VALIDATION, msg);
+  }
+  if(!ref_flag_ok(cfg->enabled))
+    return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID,
+                    "Enabled must be true or false.");
+  /* Stream-only parameters (PARAM-SP-1, PF-1, MRA-1, MRAGE-1, BISECT-1,
+   * TW-1, DEST-4). */
+  if(cfg->starting_position != ESMC_START_UNSET)
+    stream_only = "StartingPosition";
+  else if(cfg->parallelization_factor != ESMC_UNSET)
+    stream_only = "ParallelizationFactor";
+  else if(cfg->maximum_retry_attempts != ESMC_UNSET)
+    stream_only = "MaximumRetryAttempts";
+  else if(cfg->maximum_record_age_s != ESMC_UNSET)
+    stream_only = "MaximumRecordAgeInSeconds";
+  else if(cfg->bisect_batch_on_function_error != ESMC_UNSET)
+    stream_only = "BisectBatchOnFunctionError";
+  else if(cfg->tumbling_window_s != ESMC_UNSET)
+    stream_only = "TumblingWindowInSeconds";
+  else if(cfg->on_failure_destination && cfg->on_failure_destination[0])
+    stream_only = "DestinationConfig";
+  if(stream_only) {
+    snprintf(msg, sizeof(msg),
+             "Unsupported %s parameter for given event source mapping "
+             "type: Amazon SQS.", stream_only);
+    return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID, msg);
+  }
+  if(cfg->function_response_types_given &&
+     (cfg->function_response_types & ~ESMC_FRT_REPORT_BATCH_ITEM_FAILURES)) {
+    snprintf(msg, sizeof(msg),
+             "Invalid FunctionResponseTypes (bits 0x%" PRIx32
+             "): the only supported value is ReportBatchItemFailures.",
+             cfg->function_response_types);
+    return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID, msg);
+  }
+  /* The configuration the call would produce (an update keeps the rest). */
+  bs = cfg->batch_size != ESMC_UNSET ? cfg->batch_size
+                                     : (is_update ? cur->batch_size : 10);
+  win = cfg->maximum_batching_window_s != ESMC_UNSET
+          ? cfg->maximum_batching_window_s
+          : (is_update ? cur->window_s : 0);
+  if(fifo && bs > 10) {
+    snprintf(msg, sizeof(msg),
+             "BatchSize %" PRId32 " is not valid for FIFO queues: the "
+             "maximum is 10.", bs);
+    return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID, msg);
+  }
+  if(fifo && win > 0)
+    return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID,
+                    "Batching window is not supported for FIFO queues");
+  if(bs > 10 && win < 1)
+    return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID,
+                    "Maximum batch window in seconds must be greater than 0 "
+                    "if maximum batch size is greater than 10");
+  if(cfg->filter_criteria_given)
+    return ref_filter_validate(cfg->filter_patterns, cfg->filter_count, err);
+  return ESMC_OK;
+}
+/* ---- end of SQS validation ------------------------------------------- */
+
 esmc_status ref_config_validate(const struct esmc_mapping_config *cfg,
                                 const struct ref_config *cur, int is_update,
                                 esmc_time_ms now, struct esmc_error *err)
@@ -74,6 +172,9 @@ esmc_status ref_config_validate(const struct esmc_mapping_config *cfg,
   if(!arn)
     arn = "";
 
+  /* SQS sources: their own rules (ref_sqs_validate, below). */
+  if(source == ESMC_SOURCE_SQS || source == ESMC_SOURCE_SQS_FIFO)
+    return ref_sqs_validate(cfg, cur, is_update, source, err);
   if(source != ESMC_SOURCE_KINESIS && source != ESMC_SOURCE_DYNAMODB)
     return ref_fail(err, ESMC_E_UNSUPPORTED, REF_UNSUPPORTED,
                     "The reference mapper supports Kinesis and DynamoDB "
@@ -279,7 +380,8 @@ esmc_status ref_config_from_create(struct ref_config *out,
   out->role_arn = ref_strdup(cfg->role_arn ? cfg->role_arn : "", &oom);
   out->region = ref_strdup(cfg->region, &oom);
   out->enabled = 1;
-  out->batch_size = 100;
+  out->batch_size = (cfg->source == ESMC_SOURCE_SQS ||
+                     cfg->source == ESMC_SOURCE_SQS_FIFO) ? 10 : 100; /* SQS */
   out->window_s = 0;
   out->starting_position = cfg->starting_position;
   out->starting_position_timestamp_ms = cfg->starting_position_timestamp_ms;

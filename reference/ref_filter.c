@@ -694,3 +694,35 @@ int ref_filter_set(struct ref_config *c, const char *const *patterns,
   c->filter_count = n;
   return 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* SQS messages (ref_sqs.c builds the view: the event record with "body"
+ * parsed as JSON when body_json, else a string). FILTER-8: a JSON body
+ * never matches a plain-string body pattern and a plain body never matches
+ * a JSON (object) body pattern. */
+
+int ref_filter_match_view(const struct ref_config *c, const char *view_text,
+                          size_t len, int body_json)
+{
+  struct rf_node *view;
+  int hit = 0;
+  size_t k;
+
+  if(c->filter_count == 0)
+    return 1;
+  view = rf_parse(view_text, len);
+  if(!view)
+    return 1; /* Out of memory: deliver rather than lose the message. */
+  for(k = 0; k < c->filter_count && !hit; k++) {
+    const char *t = c->filters[k];
+    struct rf_node *pat = rf_parse(t, strlen(t));
+    if(pat && pat->type == RF_OBJ) {
+      const struct rf_node *pb = rf_get(pat, "body", 4);
+      if(!pb || (body_json ? pb->type == RF_OBJ : pb->type != RF_OBJ))
+        hit = rf_object_matches(pat, view);
+    }
+    rf_free(pat);
+  }
+  rf_free(view);
+  return hit;
+}

@@ -210,4 +210,48 @@ int ref_s3_object_key(char *out, size_t size, const char *mapping_uuid,
  * 0 anything else (invalid). */
 int ref_destination_kind(const char *arn);
 
+/* ------------------------------------------------------------------------ */
+/* SQS sources (ref_sqs.c; validation in ref_config.c, response parsing in
+ * ref_json.c, filtering in ref_filter.c). */
+
+/* ScalingConfig.MaximumConcurrency of cfg, ESMC_UNSET when not given or
+ * when the host's struct predates ABI v2. */
+int32_t ref_cfg_max_concurrency(const struct esmc_mapping_config *cfg);
+
+/* Like ref_parse_batch_response with messageIds as identifiers; on
+ * REF_RESPONSE_PARTIAL failed[k] is 1 for every listed message (failed[]
+ * holds n bytes and is cleared first). */
+int ref_parse_sqs_response(const uint8_t *body, size_t len,
+                           const char *const *message_ids, size_t n,
+                           unsigned char *failed);
+
+/* Matches an SQS message's filter view (the event record as JSON, with
+ * "body" parsed when body_json) against c's filters (FILTER-8). */
+int ref_filter_match_view(const struct ref_config *c, const char *view_text,
+                          size_t len, int body_json);
+
+/* Appends one SQS event record (EVT-SQS-1). With body_as_json the body is
+ * written raw (it must be valid JSON): the filter view. */
+void ref_sqs_append_record_json(struct ref_buf *b, const struct ref_config *c,
+                                const struct esmc_message *msg,
+                                int body_as_json);
+
+/* The SQS poller: the adapter callbacks for SQS and SQS FIFO mappings.
+ * ref_mapper.c dispatches to them; the mapper pointer is a struct ref_sqs. */
+struct ref_sqs;
+esmc_status ref_sqs_create(const struct esmc_host *host,
+                           const struct esmc_mapping_config *cfg,
+                           struct ref_sqs **out, struct esmc_error *err);
+esmc_status ref_sqs_on_timer(struct ref_sqs *q, uint64_t token);
+esmc_status ref_sqs_on_invoke_complete(struct ref_sqs *q, esmc_invocation inv,
+                                       const struct esmc_invoke_result *r);
+esmc_status ref_sqs_on_receive_complete(struct ref_sqs *q, esmc_receive rcv,
+                                        const struct esmc_receive_result *r);
+esmc_status ref_sqs_update(struct ref_sqs *q,
+                           const struct esmc_mapping_config *cfg,
+                           struct esmc_error *err);
+void ref_sqs_destroy(struct ref_sqs *q);
+/* The current concurrency target (number of batches that may be in hand). */
+int32_t ref_sqs_concurrency(const struct ref_sqs *q);
+
 #endif /* REF_INTERNAL_H */

@@ -364,7 +364,7 @@ static long ref_find_seq(const char *js, const jsmntok_t *tok,
 
 static int ref_parse_failures(const char *js, const jsmntok_t *t, int ntok,
                               int arr, const char *const *seqs, size_t n,
-                              size_t *lowest)
+                              size_t *lowest, unsigned char *marks)
 {
   int i = arr + 1, k, oom = 0;
   long best = -1;
@@ -382,6 +382,8 @@ static int ref_parse_failures(const char *js, const jsmntok_t *t, int ntok,
     idx = ref_find_seq(js, &t[v], seqs, n, &oom);
     if(idx < 0)
       return REF_RESPONSE_INVALID;
+    if(marks) /* SQS: every listed message (ref_parse_sqs_response) */
+      marks[idx] = 1;
     if(best < 0 || ref_seq_compare(seqs[idx], seqs[best]) < 0)
       best = idx;
     i = ref_tok_skip(t, ntok, i);
@@ -392,9 +394,10 @@ static int ref_parse_failures(const char *js, const jsmntok_t *t, int ntok,
   return REF_RESPONSE_PARTIAL;
 }
 
-int ref_parse_batch_response(const uint8_t *body, size_t len,
-                             const char *const *batch_seqs, size_t n,
-                             size_t *lowest_failed_index)
+static int ref_parse_response(const uint8_t *body, size_t len,
+                              const char *const *batch_seqs, size_t n,
+                              size_t *lowest_failed_index,
+                              unsigned char *marks)
 {
   const char *js = (const char *)body;
   size_t i = 0, end = len;
@@ -445,9 +448,30 @@ int ref_parse_batch_response(const uint8_t *body, size_t len,
   else if(t[v].type != JSMN_ARRAY)
     rc = REF_RESPONSE_INVALID;
   else
-    rc = ref_parse_failures(js + i, t, ntok, v, batch_seqs, n, &lowest);
+    rc = ref_parse_failures(js + i, t, ntok, v, batch_seqs, n, &lowest,
+                            marks);
   free(t);
   if(rc == REF_RESPONSE_PARTIAL && lowest_failed_index)
     *lowest_failed_index = lowest;
   return rc;
+}
+
+int ref_parse_batch_response(const uint8_t *body, size_t len,
+                             const char *const *batch_seqs, size_t n,
+                             size_t *lowest_failed_index)
+{
+  return ref_parse_response(body, len, batch_seqs, n, lowest_failed_index,
+                            NULL);
+}
+
+/* SQS (ref_sqs.c): like ref_parse_batch_response, marking failed[k] = 1 for
+ * every listed message on REF_RESPONSE_PARTIAL. */
+int ref_parse_sqs_response(const uint8_t *body, size_t len,
+                           const char *const *message_ids, size_t n,
+                           unsigned char *failed)
+{
+  size_t lowest;
+
+  memset(failed, 0, n);
+  return ref_parse_response(body, len, message_ids, n, &lowest, failed);
 }
