@@ -383,13 +383,22 @@ static long find_seq(const struct seqpos *sp, uint32_t n, const char *id)
   return -1;
 }
 
-/* Judge the members of a top-level object response. */
+static int is_queue(const struct esmc_world *w)
+{
+  return w->sc && (w->sc->source == ESMC_SOURCE_SQS ||
+                   w->sc->source == ESMC_SOURCE_SQS_FIFO);
+}
+
+/* Judge the members of a top-level object response. On a queue the item
+ * identifiers are MessageIds (SQS-PBR-1) and, when marks is not NULL, every
+ * listed position is marked in it. */
 static enum esmc_inv_result interpret_object(const struct esmc_world *w,
                                              const struct jdoc *d,
                                              const uint32_t *rids, uint32_t n,
                                              uint32_t *failed_from, char *why,
-                                             size_t why_size)
+                                             size_t why_size, uint8_t *marks)
 {
+  int queue = is_queue(w);
   struct seqpos *sp = NULL;
   int bif = obj_get(d, 0, "batchItemFailures"), i, k;
   uint32_t best = UINT32_MAX;
@@ -411,7 +420,9 @@ static enum esmc_inv_result interpret_object(const struct esmc_world *w,
       return ESMC_R_FAILURE;
     }
     for(j = 0; j < n; j++) {
-      sp[j].seq = rids[j] < w->nrecords ? w->records[rids[j]].seq : "";
+      sp[j].seq = rids[j] >= w->nrecords ? ""
+                  : queue ? esmc_sqs_message_id(w, rids[j])
+                          : w->records[rids[j]].seq;
       sp[j].pos = j;
     }
     qsort(sp, n, sizeof(*sp), seqpos_cmp);
@@ -457,14 +468,17 @@ static enum esmc_inv_result interpret_object(const struct esmc_world *w,
     if(tok_string(d, v, id, sizeof(id)) != (size_t)-1 && sp)
       pos = find_seq(sp, n, id);
     if(pos < 0) {
-      set_why(why, why_size, "itemIdentifier \"%.*s\" is not the sequence "
-              "number of a record of the batch",
-              tok_len(d, v) > 80 ? 80 : tok_len(d, v), d->s + d->t[v].start);
+      set_why(why, why_size, "itemIdentifier \"%.*s\" is not the %s of a "
+              "record of the batch", tok_len(d, v) > 80 ? 80 : tok_len(d, v),
+              d->s + d->t[v].start,
+              queue ? "messageId" : "sequence number");
       res = ESMC_R_FAILURE;
       break;
     }
     if((uint32_t)pos < best)
       best = (uint32_t)pos;
+    if(marks)
+      marks[pos] = 1;
   }
   esmc_free(sp);
   if(res == ESMC_R_PARTIAL) {
@@ -476,11 +490,11 @@ static enum esmc_inv_result interpret_object(const struct esmc_world *w,
   return res;
 }
 
-enum esmc_inv_result esmc_interpret_response(const struct esmc_world *w,
-                                             const char *body, size_t len,
-                                             const uint32_t *rids, uint32_t n,
-                                             uint32_t *failed_from,
-                                             char *why, size_t why_size)
+static enum esmc_inv_result interpret(const struct esmc_world *w,
+                                      const char *body, size_t len,
+                                      const uint32_t *rids, uint32_t n,
+                                      uint32_t *failed_from, char *why,
+                                      size_t why_size, uint8_t *marks)
 {
   struct jdoc d;
   size_t i = 0;
@@ -530,9 +544,18 @@ enum esmc_inv_result esmc_interpret_response(const struct esmc_world *w,
     set_why(why, why_size, "out of memory judging the response");
     return ESMC_R_FAILURE;
   }
-  res = interpret_object(w, &d, rids, n, failed_from, why, why_size);
+  res = interpret_object(w, &d, rids, n, failed_from, why, why_size, marks);
   jdoc_free(&d);
   return res;
+}
+
+enum esmc_inv_result esmc_interpret_response(const struct esmc_world *w,
+                                             const char *body, size_t len,
+                                             const uint32_t *rids, uint32_t n,
+                                             uint32_t *failed_from,
+                                             char *why, size_t why_size)
+{
+  return interpret(w, body, len, rids, n, failed_from, why, why_size, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -731,6 +754,8 @@ static void parse_dest(const struct esmc_world *w, const struct esmc_hevent *e,
 #define F_REPORTED 4u
 #define F_SKIPPED 8u
 #define F_PRE_CREATE 16u
+#define F_FILTERED 32u
+#define F_INVOKED 64u
 
 /* The invocation whose INVOKE event is ev, among inv[0, n); or ESMC_NONE. */
 static size_t inv_by_ev(const struct esmc_ainv *inv, size_t n, size_t ev)
@@ -761,6 +786,130 @@ static void settle(struct esmc_analysis *an, uint8_t *flags, uint32_t rid,
   flags[rid] |= (uint8_t)how;
 }
 
+/* ---- Queue worlds (SQS): message fates. ---- */
+
+/* A completed queue invocation: mark the messages it failed for, and note
+ * the first success of the others (SQS-PBR-1). */
+static void queue_complete(struct esmc_analysis *an, struct esmc_ainv *iv,
+                           size_t ev)
+{
+  uint8_t *f = (uint8_t *)iv->item_failed;
+  uint32_t j;
+  if(!f)
+    return;
+  if(iv->result == ESMC_R_FAILURE)
+    memset(f, 1, iv->n);
+  else if(iv->result != ESMC_R_PARTIAL)
+    memset(f, 0, iv->n);
+  if(iv->result != ESMC_R_SUCCESS && iv->result != ESMC_R_PARTIAL)
+    return;
+  for(j = 0; j < iv->n; j++) {
+    uint32_t rid = iv->rids[j];
+    if(f[j] || rid >= an->w->nrecords)
+      continue;
+    if(an->rec[rid].success_ev == ESMC_NONE)
+      an->rec[rid].success_ev = ev;
+  }
+}
+
+/* The queue events of the history, at event i. filters_on says whether
+ * FilterCriteria were in force. */
+static void queue_event(struct esmc_analysis *an, uint8_t *flags,
+                        const struct esmc_hevent *e, size_t i, int filters_on)
+{
+  uint32_t nrec = an->w->nrecords, k;
+  struct esmc_arec *r;
+  switch(e->kind) {
+  case ESMC_H_RECEIVED:
+    for(k = 0; k < e->nrids; k++)
+      if(e->rids[k] < nrec) {
+        r = &an->rec[e->rids[k]];
+        r->receives++;
+        r->last_received_ev = i;
+        flags[e->rids[k]] |= F_APPENDED;
+      }
+    break;
+  case ESMC_H_DELETE:
+    if(e->b == 1 && e->a >= 0 && e->a < (int64_t)nrec) {
+      r = &an->rec[e->a];
+      if(r->delete_ev == ESMC_NONE) {
+        r->delete_ev = i;
+        if(filters_on && !(flags[e->a] & F_INVOKED))
+          flags[e->a] |= F_FILTERED;
+      }
+    }
+    break;
+  case ESMC_H_DEAD_LETTER:
+    if(e->a >= 0 && e->a < (int64_t)nrec) {
+      r = &an->rec[e->a];
+      if(r->dead_letter_ev == ESMC_NONE)
+        r->dead_letter_ev = i;
+      flags[e->a] |= F_APPENDED;
+    }
+    break;
+  case ESMC_H_MESSAGE_EXPIRED:
+    if(e->a >= 0 && e->a < (int64_t)nrec) {
+      r = &an->rec[e->a];
+      if(r->expired_ev == ESMC_NONE)
+        r->expired_ev = i;
+      flags[e->a] |= F_APPENDED;
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+/* The fate of every message once the whole history is read. The first of
+ * delete, dead-letter and expiry decides; a delete counts as DELETED only
+ * after a success for the message. */
+static void queue_fates(struct esmc_analysis *an, const uint8_t *flags)
+{
+  uint32_t rid;
+  for(rid = 0; rid < an->w->nrecords; rid++) {
+    struct esmc_arec *r = &an->rec[rid];
+    size_t first = r->delete_ev;
+    /* FIFO-10: a send the queue deduplicated was never a message. */
+    r->in_scope = (flags[rid] & F_APPENDED) != 0 &&
+                  an->w->records[rid].dedup_of < 0;
+    if(!r->in_scope) {
+      r->fate = ESMC_FATE_OUT_OF_SCOPE;
+      continue;
+    }
+    if(r->dead_letter_ev < first)
+      first = r->dead_letter_ev;
+    if(r->expired_ev < first)
+      first = r->expired_ev;
+    r->settled_ev = first;
+    if(first == ESMC_NONE)
+      r->fate = ESMC_FATE_PENDING;
+    else if(first == r->dead_letter_ev)
+      r->fate = ESMC_FATE_DEAD_LETTERED;
+    else if(first == r->expired_ev)
+      r->fate = ESMC_FATE_EXPIRED;
+    else if(r->success_ev != ESMC_NONE && r->success_ev < r->delete_ev)
+      r->fate = ESMC_FATE_DELETED;
+    else if(flags[rid] & F_FILTERED)
+      r->fate = ESMC_FATE_FILTERED;
+    else
+      r->fate = ESMC_FATE_LOST;
+  }
+}
+
+const char *esmc_sqs_message_id(const struct esmc_world *w, uint32_t rid)
+{
+  if(rid >= w->nrecords)
+    return "";
+  return w->records[rid].seq;
+}
+
+uint32_t esmc_sqs_group(const struct esmc_world *w, uint32_t rid)
+{
+  if(rid >= w->nrecords || !w->sc || w->sc->source != ESMC_SOURCE_SQS_FIFO)
+    return UINT32_MAX;
+  return w->records[rid].group;
+}
+
 static void complete(struct esmc_analysis *an, uint8_t *flags,
                      struct esmc_ainv *iv, const struct esmc_hevent *e,
                      size_t ev)
@@ -778,9 +927,9 @@ static void complete(struct esmc_analysis *an, uint8_t *flags,
       snprintf(iv->why, sizeof(iv->why),
                "the response has no state object (TW-3)");
     } else if(iv->cfg.report_batch_item_failures)
-      iv->result = esmc_interpret_response(an->w, e->text, e->text_len,
-                                           iv->rids, iv->n, &iv->failed_from,
-                                           iv->why, sizeof(iv->why));
+      iv->result = interpret(an->w, e->text, e->text_len, iv->rids, iv->n,
+                             &iv->failed_from, iv->why, sizeof(iv->why),
+                             an->queue ? (uint8_t *)iv->item_failed : NULL);
     else
       iv->result = ESMC_R_SUCCESS;
     break;
@@ -792,6 +941,10 @@ static void complete(struct esmc_analysis *an, uint8_t *flags,
   default:
     iv->result = ESMC_R_NOT_RUN;
     break;
+  }
+  if(an->queue) {
+    queue_complete(an, iv, ev);
+    return;
   }
   if(iv->result == ESMC_R_SUCCESS)
     ok = iv->n;
@@ -871,8 +1024,10 @@ static void record_deliveries(struct esmc_analysis *an)
         continue;
       r = &an->rec[iv->rids[j]];
       r->deliveries++;
-      if(iv->result == ESMC_R_FAILURE ||
-         (iv->result == ESMC_R_PARTIAL && j >= iv->failed_from))
+      if(iv->item_failed ? iv->item_failed[j] != 0
+                         : iv->result == ESMC_R_FAILURE ||
+                               (iv->result == ESMC_R_PARTIAL &&
+                                j >= iv->failed_from))
         r->failed_deliveries++;
       if(r->first_delivery_inv == ESMC_NONE)
         r->first_delivery_inv = k;
@@ -908,16 +1063,18 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
   struct esmc_effective_config cfg, initial;
   uint8_t *flags = NULL;
   int64_t *ckpt_done = NULL;
-  size_t i, ninv = 0, ndest = 0;
+  size_t i, ninv = 0, ndest = 0, nitems = 0, items_used = 0;
   uint32_t s, rid;
-  int created_once = 0;
+  int created_once = 0, filters_on;
   int64_t first_create_t = 0;
 
   memset(an, 0, sizeof(*an));
   an->w = w;
   for(i = 0; i < h->n; i++) {
-    if(h->ev[i].kind == ESMC_H_INVOKE)
+    if(h->ev[i].kind == ESMC_H_INVOKE) {
       ninv++;
+      nitems += h->ev[i].nrids;
+    }
     else if(h->ev[i].kind == ESMC_H_DEST_SEND)
       ndest++;
   }
@@ -927,9 +1084,13 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
   an->scope_start = esmc_calloc(w->nshards ? w->nshards : 1,
                                 sizeof(*an->scope_start));
   flags = esmc_calloc(w->nrecords ? w->nrecords : 1, 1);
+  an->queue = is_queue(w);
+  an->end_reason = -1;
+  if(an->queue)
+    an->item_failed = esmc_calloc(nitems ? nitems : 1, 1);
   ckpt_done = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*ckpt_done));
   if(!an->inv || !an->dest || !an->rec || !an->scope_start || !flags ||
-     !ckpt_done) {
+     !ckpt_done || (an->queue && !an->item_failed)) {
     esmc_free(flags);
     esmc_free(ckpt_done);
     esmc_analysis_free(an);
@@ -943,9 +1104,15 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
     an->rec[rid].first_delivery_inv = ESMC_NONE;
     an->rec[rid].last_delivery_inv = ESMC_NONE;
     an->rec[rid].settled_ev = ESMC_NONE;
+    an->rec[rid].success_ev = ESMC_NONE;
+    an->rec[rid].delete_ev = ESMC_NONE;
+    an->rec[rid].dead_letter_ev = ESMC_NONE;
+    an->rec[rid].expired_ev = ESMC_NONE;
+    an->rec[rid].last_received_ev = ESMC_NONE;
   }
   esmc_effective_config_init(&cfg, &sc->config);
   initial = cfg;
+  filters_on = sc->config.filter_count > 0;
 
   for(i = 0; i < h->n; i++) {
     const struct esmc_hevent *e = &h->ev[i];
@@ -971,8 +1138,12 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
       break;
     case ESMC_H_UPDATE:
       if(e->status == 0 && e->a >= 0 && (size_t)e->a < sc->event_count &&
-         sc->events[e->a].kind == ESMC_CASE_UPDATE)
-        esmc_effective_config_update(&cfg, &sc->events[e->a].update);
+         sc->events[e->a].kind == ESMC_CASE_UPDATE) {
+        const struct esmc_config_spec *u = &sc->events[e->a].update;
+        esmc_effective_config_update(&cfg, u);
+        if(u->filter_criteria_given)
+          filters_on = u->filter_count > 0;
+      }
       break;
     case ESMC_H_GET_ITERATOR:
       if(e->status == 0 && e->shard < w->nshards &&
@@ -995,6 +1166,14 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
       iv->n = e->nrids;
       iv->result = ESMC_R_PENDING;
       iv->cfg = cfg;
+      if(an->queue) {
+        uint32_t k;
+        iv->item_failed = an->item_failed + items_used;
+        items_used += e->nrids;
+        for(k = 0; k < e->nrids; k++)
+          if(e->rids[k] < w->nrecords)
+            flags[e->rids[k]] |= F_INVOKED;
+      }
       break;
     }
     case ESMC_H_COMPLETE: {
@@ -1024,13 +1203,28 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
       }
       break;
     }
+    case ESMC_H_END:
+      an->end_reason = (int)e->a;
+      break;
+    case ESMC_H_RECEIVED:
+    case ESMC_H_DELETE:
+    case ESMC_H_DEAD_LETTER:
+    case ESMC_H_MESSAGE_EXPIRED:
+      if(an->queue)
+        queue_event(an, flags, e, i, filters_on);
+      break;
     default:
       break;
     }
   }
+  an->final_cfg = cfg;
   record_deliveries(an);
-  record_fates(an, flags, &initial);
-  tw_settle_given_up(an);
+  if(an->queue) {
+    queue_fates(an, flags);
+  } else {
+    record_fates(an, flags, &initial);
+    tw_settle_given_up(an);
+  }
   esmc_free(flags);
   esmc_free(ckpt_done);
   return 0;
@@ -1044,5 +1238,6 @@ void esmc_analysis_free(struct esmc_analysis *an)
   esmc_free(an->rec);
   esmc_free(an->dest);
   esmc_free(an->scope_start);
+  esmc_free(an->item_failed);
   memset(an, 0, sizeof(*an));
 }

@@ -58,6 +58,45 @@ void esmc_report(struct esmc_check_ctx *c, int64_t t, const char *fmt, ...)
   }
 }
 
+/* Which sources a property judges. Properties not listed judge streams
+ * (Kinesis and DynamoDB) only. */
+#define SRC_STREAM 1u
+#define SRC_QUEUE 2u
+
+static const struct {
+  const char *name;
+  unsigned sources;
+} property_sources[] = {
+  {"config_validation", SRC_STREAM | SRC_QUEUE},
+  {"event_shape", SRC_STREAM | SRC_QUEUE},
+  {"enabled", SRC_STREAM | SRC_QUEUE},
+  {"batch_size", SRC_STREAM | SRC_QUEUE},
+  {"payload_limit", SRC_STREAM | SRC_QUEUE},
+  {"expectations", SRC_STREAM | SRC_QUEUE},
+  {"sqs_batch", SRC_QUEUE},
+  {"delete_after_success", SRC_QUEUE},
+  {"failed_not_deleted", SRC_QUEUE},
+  {"sqs_no_loss", SRC_QUEUE},
+  {"fifo_group_exclusive", SRC_QUEUE},
+  {"fifo_group_order", SRC_QUEUE},
+  {"sqs_concurrency", SRC_QUEUE},
+  {"sqs_batch_window", SRC_QUEUE},
+  {"sqs_visibility", SRC_QUEUE},
+};
+
+static int applies(const struct property *p, const struct esmc_world *w)
+{
+  unsigned want = SRC_STREAM, have = SRC_STREAM;
+  size_t i;
+  if(w->sc && (w->sc->source == ESMC_SOURCE_SQS ||
+               w->sc->source == ESMC_SOURCE_SQS_FIFO))
+    want = SRC_QUEUE;
+  for(i = 0; i < sizeof(property_sources) / sizeof(property_sources[0]); i++)
+    if(strcmp(property_sources[i].name, p->name) == 0)
+      have = property_sources[i].sources;
+  return (have & want) != 0;
+}
+
 /* When create() was rejected there is no run to judge: only the
  * configuration and the case's own expectations are checked. */
 static int runs_without_mapping(const struct property *p)
@@ -92,6 +131,8 @@ static int run(const char *only, const struct esmc_world *w,
   for(i = 0; i < NPROPERTIES; i++) {
     const struct property *p = &properties[i];
     if(only && strcmp(p->name, only) != 0)
+      continue;
+    if(!applies(p, w))
       continue;
     if(outcome && (outcome->create_rejected || outcome->create_unsupported) &&
        !runs_without_mapping(p))

@@ -41,6 +41,11 @@ struct esmc_ainv {
   uint32_t failed_from;   /* ESMC_R_PARTIAL: first failed position in rids */
   char why[160];          /* ESMC_R_FAILURE from a response: the reason */
   struct esmc_effective_config cfg; /* in force when it started */
+  /* Queue worlds (SQS-PBR-1): item_failed[j] is 1 when the invocation
+   * failed for rids[j] (every j of an ESMC_R_FAILURE; the listed messages of
+   * an ESMC_R_PARTIAL, whose failed_from is then the first listed one); NULL
+   * on streams. Owned by the analysis. */
+  const uint8_t *item_failed;
 };
 
 /* What became of a record by the end of the run. */
@@ -50,7 +55,15 @@ enum esmc_fate {
   ESMC_FATE_REPORTED,     /* covered by a failure-destination record */
   ESMC_FATE_SKIPPED,      /* checkpointed past with neither */
   ESMC_FATE_OUT_OF_SCOPE, /* before the starting position, or never appended */
-  ESMC_FATE_TRIMMED       /* aged out of the stream before it was done */
+  ESMC_FATE_TRIMMED,      /* aged out of the stream before it was done */
+  /* Queue worlds only (a queue message is never SUCCEEDED, REPORTED,
+   * SKIPPED or TRIMMED; PENDING means still in the queue at the end). */
+  ESMC_FATE_DELETED,      /* deleted (first DELETE with b = 1) after an
+                             invocation succeeded for it */
+  ESMC_FATE_FILTERED,     /* deleted, never invoked, while filters were set */
+  ESMC_FATE_DEAD_LETTERED,/* moved to the dead-letter queue by redrive */
+  ESMC_FATE_EXPIRED,      /* dropped by the queue's retention */
+  ESMC_FATE_LOST          /* deleted with no success for it, not filtered */
 };
 
 struct esmc_arec {
@@ -63,6 +76,14 @@ struct esmc_arec {
                                covering it, or the CHECKPOINT covering it */
   enum esmc_fate fate;
   int in_scope;
+  /* Queue worlds (ESMC_NONE when it did not happen). A queue message is in
+   * scope when it was ever appended, received, dead-lettered or expired. */
+  size_t success_ev;        /* first COMPLETE that succeeded for it */
+  size_t delete_ev;         /* first DELETE with b = 1 */
+  size_t dead_letter_ev;    /* ESMC_H_DEAD_LETTER */
+  size_t expired_ev;        /* ESMC_H_MESSAGE_EXPIRED */
+  size_t last_received_ev;  /* the last RECEIVED that delivered it */
+  uint32_t receives;        /* RECEIVED events that delivered it */
 };
 
 /* A parsed failure-destination message. */
@@ -92,7 +113,17 @@ struct esmc_analysis {
                                when the mapping never read the shard */
   int64_t end_t;            /* time of the last event */
   int created;              /* create() succeeded at least once */
+  /* Added for queues; filled for every source. */
+  int queue;                /* the source is SQS or SQS FIFO */
+  struct esmc_effective_config final_cfg; /* in force at the end */
+  int end_reason;           /* ESMC_H_END a, or -1 when there was none */
+  uint8_t *item_failed;     /* backing store of inv[].item_failed */
 };
+
+/* Queue worlds: the MessageId of message rid ("" when unknown), and the
+ * index of its MessageGroupId (UINT32_MAX on a standard queue). */
+const char *esmc_sqs_message_id(const struct esmc_world *w, uint32_t rid);
+uint32_t esmc_sqs_group(const struct esmc_world *w, uint32_t rid);
 
 int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an);
 void esmc_analysis_free(struct esmc_analysis *an);

@@ -124,7 +124,8 @@ int esmc_expect_parse(const char *text, size_t len,
   memset(out, 0, sizeof(*out));
   /* A whole-file object whose members are the cases. */
   if(esmc_json_parse(&d, text, len, NULL, &e) == 0 &&
-     esmc_json_type_of(&d, 0) == ESMC_JSON_OBJECT && member(&d, 0, "id") < 0) {
+     esmc_json_type_of(&d, 0) == ESMC_JSON_OBJECT && member(&d, 0, "id") < 0 &&
+     member(&d, 0, "verdict") < 0) {
     struct esmc_json_iter it;
     int k, v;
     esmc_json_iter_init(&it, &d, 0);

@@ -1049,7 +1049,9 @@ static int parse_line(char *line, size_t n, struct esmc_json_doc *doc)
 static enum px_rc exchange(const char *req, size_t len, int64_t seq,
                            int hello, struct reply *out)
 {
-  double deadline = mono_ms() + request_ms();
+  /* A process starting up (an interpreter, say) gets at least 30 s. */
+  double deadline = mono_ms() + (hello && request_ms() < 30000 ? 30000
+                                                               : request_ms());
   enum px_rc rc;
   char *line = NULL;
   size_t n = 0;

@@ -650,6 +650,9 @@ void esmc_print_timeline(const struct esmc_world *w, FILE *out)
       continue; /* noise; the digest still covers them */
     if(e->kind == ESMC_H_GET_RECORDS && e->status == 0 && e->b == 0)
       continue; /* an empty poll */
+    if((e->kind == ESMC_H_RECEIVE && e->status == 0) ||
+       (e->kind == ESMC_H_RECEIVED && e->nrids == 0))
+      continue; /* a queue poll, or an empty one */
     fprintf(out, "%10.3fs  ", (double)e->t / 1000.0);
     switch(e->kind) {
     case ESMC_H_APPEND:
@@ -740,6 +743,31 @@ void esmc_print_timeline(const struct esmc_world *w, FILE *out)
       break;
     case ESMC_H_END:
       fprintf(out, "end        (%s)", e->a ? "horizon" : "quiescent");
+      break;
+    case ESMC_H_RECEIVE:
+      fprintf(out, "receive    failed (%d)", e->status);
+      break;
+    case ESMC_H_RECEIVED:
+      fprintf(out, "received   [");
+      print_ids(w, e->rids, e->nrids, out);
+      fprintf(out, "]");
+      break;
+    case ESMC_H_DELETE:
+      fprintf(out, "delete     %s%s",
+              e->a >= 0 ? esmc_world_record_name(w, (uint32_t)e->a) : "?",
+              e->status ? " (unknown handle)" : e->b ? "" : " (stale handle)");
+      break;
+    case ESMC_H_VISIBILITY:
+      fprintf(out, "visibility %s %" PRId64 " s%s",
+              e->a >= 0 ? esmc_world_record_name(w, (uint32_t)e->a) : "?",
+              e->b, e->status ? " (failed)" : "");
+      break;
+    case ESMC_H_DEAD_LETTER:
+      fprintf(out, "dead-letter %s after %" PRId64 " receives",
+              esmc_world_record_name(w, (uint32_t)e->a), e->b);
+      break;
+    case ESMC_H_MESSAGE_EXPIRED:
+      fprintf(out, "expired    %s", esmc_world_record_name(w, (uint32_t)e->a));
       break;
     default:
       fprintf(out, "%s", esmc_hkind_name(e->kind));

@@ -37,7 +37,20 @@ static uint64_t rng_next(uint64_t *s)
 /* ------------------------------------------------------------------------ */
 /* The scheduler: a binary heap ordered by (time, seeded tie, insertion).    */
 
-enum qkind { Q_APPEND = 1, Q_CREATE, Q_CASE_EVENT, Q_TIMER, Q_COMPLETE, Q_END };
+enum qkind {
+  Q_APPEND = 1,
+  Q_CREATE,
+  Q_CASE_EVENT,
+  Q_TIMER,
+  Q_COMPLETE,
+  Q_END,
+  /* Queues: a receive looks at the queue (a = receive index); a message
+   * becomes visible (a = rid, b = its visibility generation); a message
+   * reaches the end of the retention period (a = rid). */
+  Q_RECV,
+  Q_MSG_VISIBLE,
+  Q_MSG_EXPIRE
+};
 
 struct qitem {
   int64_t t;
@@ -200,6 +213,37 @@ struct invocation {
   int done;
 };
 
+/* A queue message's life: the world's side of a world record. */
+struct qmsg {
+  enum esmc_msg_state state;
+  uint32_t receive_count;
+  int64_t first_receive_ms;  /* absolute; 0 before the first receive */
+  uint64_t vis_gen;          /* visibility event generation */
+  uint32_t latest;           /* delivery number of its latest receive; 0 */
+};
+
+/* One receive of one message: what the mapper got. */
+struct delivery {
+  struct esmc_message pub;
+  char handle[64];
+  uint32_t rid;
+};
+
+/* One receive_messages() call. */
+struct recv {
+  struct incarnation *inc;
+  int64_t deadline;          /* relative */
+  uint32_t max;
+  int32_t vis_s;
+  int done;
+  const struct esmc_message **msgs; /* the result array, owned */
+};
+
+static int is_queue_source(enum esmc_source s)
+{
+  return s == ESMC_SOURCE_SQS || s == ESMC_SOURCE_SQS_FIFO;
+}
+
 struct esmc_world_internal {
   uint64_t rng;
   struct queue q;
@@ -225,6 +269,19 @@ struct esmc_world_internal {
   int64_t first_create_ms;          /* first successful create(); -1 none */
   jsmntok_t *toks;                  /* payload decoding, reused */
   size_t captoks;
+  /* Queues (ABI v2). */
+  struct qmsg *msgs;                /* per rid */
+  uint32_t *group_inflight;         /* FIFO: messages in flight per group */
+  uint32_t ngroups;
+  struct delivery **dels;           /* every receive of a message, by number */
+  size_t ndels, capdels;
+  struct recv *recvs;               /* every receive_messages() call */
+  size_t nrecvs, caprecvs;
+  uint32_t *pend;                   /* receives that may still be waiting */
+  size_t npend, cappend;
+  uint64_t receives_done;           /* completed receives, duplicate_every */
+  uint32_t queue_open;              /* messages not yet deleted, dead-
+                                       lettered, expired or deduplicated */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -533,6 +590,8 @@ int esmc_world_shard_exists(const struct esmc_world *w, uint32_t s, int64_t t)
   return s < w->nshards && w->shards[s].created_ms <= t;
 }
 
+static int queue_setup(struct esmc_world *w);
+
 int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
                    struct esmc_world **out)
 {
@@ -567,7 +626,25 @@ int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
   in->rng = seed;
   esmc_history_init(&w->hist);
   snprintf(w->region, sizeof(w->region), "us-east-1");
-  if(kin)
+  w->queue = is_queue_source(sc->source);
+  if(w->queue) {
+    /* The queue's ARN stands where a stream's would; a FIFO dead-letter
+     * queue must be FIFO too, so its name keeps the ".fifo" suffix. */
+    const char *qn = sc->queue.name;
+    size_t ql;
+    int fifo = sc->source == ESMC_SOURCE_SQS_FIFO;
+    snprintf(w->queue_name, sizeof(w->queue_name), "%s",
+             qn ? qn : fifo ? "esmcheck-queue.fifo" : "esmcheck-queue");
+    snprintf(w->stream_arn, sizeof(w->stream_arn),
+             "arn:aws:sqs:us-east-1:" ACCOUNT ":%s", w->queue_name);
+    ql = strlen(w->queue_name);
+    if(fifo && ql > 5)
+      ql -= 5;
+    if(sc->queue.max_receive_count > 0)
+      snprintf(w->dlq_arn, sizeof(w->dlq_arn),
+               "arn:aws:sqs:us-east-1:" ACCOUNT ":%.*s-dlq%s", (int)ql,
+               w->queue_name, fifo ? ".fifo" : "");
+  } else if(kin)
     snprintf(w->stream_arn, sizeof(w->stream_arn),
              "arn:aws:kinesis:us-east-1:" ACCOUNT ":stream/%s",
              sc->stream_name ? sc->stream_name : "esmcheck-stream");
@@ -709,6 +786,8 @@ int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
     snprintf(sh->ending_seq, sizeof(sh->ending_seq), "%s",
              sh->n ? w->records[sh->rids[sh->n - 1]].seq : sh->starting_seq);
   }
+  if(w->queue && queue_setup(w))
+    goto oom;
   sort_world = w;
   qsort(in->sorted_by_seq, w->nrecords, sizeof(uint32_t), cmp_by_seq);
   sort_world = NULL;
@@ -757,8 +836,19 @@ void esmc_world_free(struct esmc_world *w)
     esmc_free(in->deliveries);
     esmc_free(in->rule_uses);
     esmc_free(in->toks);
+    for(i = 0; i < in->ndels; i++)
+      esmc_free(in->dels[i]);
+    esmc_free(in->dels);
+    for(i = 0; i < in->nrecvs; i++)
+      esmc_free((void *)in->recvs[i].msgs);
+    esmc_free(in->recvs);
+    esmc_free(in->pend);
+    esmc_free(in->msgs);
+    esmc_free(in->group_inflight);
     esmc_free(in);
   }
+  for(i = 0; i < w->nrecords && w->records; i++)
+    esmc_free(w->records[i].attrs);
   for(i = 0; i < w->nshards && w->shards; i++)
     esmc_free(w->shards[i].rids);
   esmc_free(w->shards);
@@ -842,6 +932,8 @@ void esmc_effective_config_update(struct esmc_effective_config *o,
   TAKE(maximum_record_age_s, maximum_record_age_s)
   TAKE(bisect, bisect_batch_on_function_error)
   TAKE(tumbling_window_s, tumbling_window_s)
+  TAKE(maximum_concurrency, maximum_concurrency)
+  TAKE(scaling_profile, scaling_profile)
 #undef TAKE
   if(u->function_response_types_given)
     o->report_batch_item_failures =
@@ -1004,6 +1096,11 @@ static esmc_status h_list_shards(void *ctx, const struct esmc_shard **shards,
   struct incarnation *inc = host_enter(ctx, "list_shards");
   if(!inc)
     return ESMC_E_STATE;
+  if(inc->w->queue) {
+    record(inc->w, ESMC_H_LIST_SHARDS, inc->index, ESMC_E_UNSUPPORTED,
+           ESMC_NO_SHARD, 0, 0, 0, NULL, 0);
+    return ESMC_E_UNSUPPORTED;
+  }
   if(!shards || !count) {
     contract(inc, "list_shards() called with a NULL out-parameter");
     return ESMC_E_INVALID_PARAMETER;
@@ -1060,6 +1157,11 @@ static esmc_status h_get_shard_iterator(void *ctx, const char *shard_id,
     return ESMC_E_INVALID_PARAMETER;
   }
   *out = 0;
+  if(w->queue) {
+    record(w, ESMC_H_GET_ITERATOR, inc->index, ESMC_E_UNSUPPORTED,
+           ESMC_NO_SHARD, 0, type, 0, NULL, 0);
+    return ESMC_E_UNSUPPORTED;
+  }
   s = shard_by_id(w, shard_id);
   if(s < 0) {
     record(w, ESMC_H_GET_ITERATOR, inc->index, ESMC_E_NOT_FOUND, ESMC_NO_SHARD,
@@ -1143,6 +1245,11 @@ static esmc_status h_get_records(void *ctx, esmc_iterator iterator,
     return ESMC_E_INVALID_PARAMETER;
   }
   memset(out, 0, sizeof(*out));
+  if(w->queue) {
+    record(w, ESMC_H_GET_RECORDS, inc->index, ESMC_E_UNSUPPORTED,
+           ESMC_NO_SHARD, iterator, 0, 0, NULL, 0);
+    return ESMC_E_UNSUPPORTED;
+  }
   if(iterator == 0 || iterator > w->in->nits) {
     record(w, ESMC_H_GET_RECORDS, inc->index, ESMC_E_INVALID_PARAMETER,
            ESMC_NO_SHARD, iterator, 0, 0, NULL, 0);
@@ -1475,6 +1582,11 @@ static esmc_status h_checkpoint(void *ctx, const char *shard_id, const char *seq
   if(!inc)
     return ESMC_E_STATE;
   w = inc->w;
+  if(w->queue) {
+    record(w, ESMC_H_CHECKPOINT, inc->index, ESMC_E_UNSUPPORTED, ESMC_NO_SHARD,
+           0, -1, 0, seq ? seq : "", seq ? strnlen(seq, 64) : 0);
+    return ESMC_E_UNSUPPORTED;
+  }
   s = shard_by_id(w, shard_id);
   if(s < 0 || !seq || !*seq || strlen(seq) >= 64) {
     record(w, ESMC_H_CHECKPOINT, inc->index,
@@ -1509,6 +1621,10 @@ static esmc_status h_get_checkpoint(void *ctx, const char *shard_id,
     contract(inc, "get_checkpoint() called with a NULL out-parameter");
     return ESMC_E_INVALID_PARAMETER;
   }
+  if(inc->w->queue) {
+    *seq = NULL;
+    return ESMC_E_UNSUPPORTED;
+  }
   s = shard_by_id(inc->w, shard_id);
   if(s < 0) {
     *seq = NULL;
@@ -1516,6 +1632,702 @@ static esmc_status h_get_checkpoint(void *ctx, const char *shard_id,
   }
   *seq = inc->m->ckpt[s][0] ? inc->m->ckpt[s] : NULL;
   return ESMC_OK;
+}
+
+static void check_status(struct esmc_world *w, esmc_status st,
+                         const char *cb);
+
+/* ------------------------------------------------------------------------ */
+/* Hashes for queue messages: MD5 (md5OfBody, md5OfMessageAttributes) and    */
+/* SHA-256 (content-based deduplication ids, FIFO-10), per RFC 1321 and      */
+/* FIPS 180-4. Small and slow; message bodies are small.                    */
+
+static uint32_t rol32(uint32_t x, unsigned c)
+{
+  return (x << c) | (x >> (32 - c));
+}
+
+struct md5 {
+  uint32_t h[4];
+  uint8_t buf[64];
+  uint64_t len;
+};
+
+static void md5_block(uint32_t *h, const uint8_t *p)
+{
+  static const uint32_t k[64] = {
+      0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a,
+      0xa8304613, 0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be,
+      0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340,
+      0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+      0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8,
+      0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c,
+      0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
+      0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+      0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92,
+      0xffeff47d, 0x85845dd1, 0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1,
+      0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
+  static const unsigned r[64] = {
+      7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+      5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
+      4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+      6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
+  uint32_t m[16], a = h[0], b = h[1], c = h[2], d = h[3];
+  unsigned i;
+  for(i = 0; i < 16; i++)
+    m[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+           (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+  for(i = 0; i < 64; i++) {
+    uint32_t f, t;
+    unsigned g;
+    if(i < 16) {
+      f = (b & c) | (~b & d);
+      g = i;
+    } else if(i < 32) {
+      f = (d & b) | (~d & c);
+      g = (5 * i + 1) % 16;
+    } else if(i < 48) {
+      f = b ^ c ^ d;
+      g = (3 * i + 5) % 16;
+    } else {
+      f = c ^ (b | ~d);
+      g = (7 * i) % 16;
+    }
+    t = d;
+    d = c;
+    c = b;
+    b = b + rol32(a + f + k[i] + m[g], r[i]);
+    a = t;
+  }
+  h[0] += a;
+  h[1] += b;
+  h[2] += c;
+  h[3] += d;
+}
+
+static void md5_init(struct md5 *c)
+{
+  c->h[0] = 0x67452301;
+  c->h[1] = 0xefcdab89;
+  c->h[2] = 0x98badcfe;
+  c->h[3] = 0x10325476;
+  c->len = 0;
+}
+
+static void md5_update(struct md5 *c, const void *data, size_t n)
+{
+  const uint8_t *p = data;
+  while(n--) {
+    c->buf[c->len++ % 64] = *p++;
+    if(c->len % 64 == 0)
+      md5_block(c->h, c->buf);
+  }
+}
+
+/* The digest as 32 lowercase hex digits into out[33]. */
+static void md5_hex(struct md5 *c, char *out)
+{
+  uint64_t bits = c->len * 8;
+  uint8_t pad = 0x80, z = 0, lenb[8];
+  unsigned i;
+  md5_update(c, &pad, 1);
+  while(c->len % 64 != 56)
+    md5_update(c, &z, 1);
+  for(i = 0; i < 8; i++)
+    lenb[i] = (uint8_t)(bits >> (8 * i));
+  md5_update(c, lenb, 8);
+  for(i = 0; i < 16; i++)
+    snprintf(out + 2 * i, 3, "%02x", (c->h[i / 4] >> (8 * (i % 4))) & 0xff);
+}
+
+static void sha256_block(uint32_t *h, const uint8_t *p)
+{
+  static const uint32_t k[64] = {
+      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
+      0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+      0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+      0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+      0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+      0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+      0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+      0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+      0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+  uint32_t wv[64], s[8];
+  unsigned i;
+  for(i = 0; i < 16; i++)
+    wv[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+            (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+  for(i = 16; i < 64; i++) {
+    uint32_t s0 = rol32(wv[i - 15], 25) ^ rol32(wv[i - 15], 14) ^ (wv[i - 15] >> 3);
+    uint32_t s1 = rol32(wv[i - 2], 15) ^ rol32(wv[i - 2], 13) ^ (wv[i - 2] >> 10);
+    wv[i] = wv[i - 16] + s0 + wv[i - 7] + s1;
+  }
+  for(i = 0; i < 8; i++)
+    s[i] = h[i];
+  for(i = 0; i < 64; i++) {
+    uint32_t e = s[4], a = s[0];
+    uint32_t t1 = s[7] + (rol32(e, 26) ^ rol32(e, 21) ^ rol32(e, 7)) +
+                  ((e & s[5]) ^ (~e & s[6])) + k[i] + wv[i];
+    uint32_t t2 = (rol32(a, 30) ^ rol32(a, 19) ^ rol32(a, 10)) +
+                  ((a & s[1]) ^ (a & s[2]) ^ (s[1] & s[2]));
+    s[7] = s[6];
+    s[6] = s[5];
+    s[5] = s[4];
+    s[4] = s[3] + t1;
+    s[3] = s[2];
+    s[2] = s[1];
+    s[1] = s[0];
+    s[0] = t1 + t2;
+  }
+  for(i = 0; i < 8; i++)
+    h[i] += s[i];
+}
+
+/* SHA-256 of p[0, n) as 64 lowercase hex digits into out[65]. */
+static void sha256_hex(const uint8_t *p, size_t n, char *out)
+{
+  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  uint8_t blk[64];
+  size_t i, rest;
+  uint64_t bits = (uint64_t)n * 8;
+  for(i = 0; i + 64 <= n; i += 64)
+    sha256_block(h, p + i);
+  rest = n - i;
+  memset(blk, 0, sizeof(blk));
+  if(rest)
+    memcpy(blk, p + i, rest);
+  blk[rest] = 0x80;
+  if(rest >= 56) {
+    sha256_block(h, blk);
+    memset(blk, 0, sizeof(blk));
+  }
+  for(i = 0; i < 8; i++)
+    blk[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+  sha256_block(h, blk);
+  for(i = 0; i < 32; i++)
+    snprintf(out + 2 * i, 3, "%02x", (h[i / 4] >> (24 - 8 * (i % 4))) & 0xff);
+}
+
+/* The MD5 of a message's attributes as SQS computes it: for each attribute
+ * in name order, the name, the data type and the value, each preceded by its
+ * 4-byte big-endian length, with a transport byte (1 = string) before the
+ * value. */
+static void md5_of_attributes(const struct esmc_message_attribute *a,
+                              size_t n, char *out)
+{
+  struct md5 c;
+  size_t i;
+  md5_init(&c);
+  for(i = 0; i < n; i++) {
+    const char *parts[3];
+    size_t k;
+    uint8_t one = 1;
+    parts[0] = a[i].name;
+    parts[1] = a[i].data_type;
+    parts[2] = a[i].string_value;
+    for(k = 0; k < 3; k++) {
+      size_t len = strlen(parts[k]);
+      uint8_t be[4];
+      be[0] = (uint8_t)(len >> 24);
+      be[1] = (uint8_t)(len >> 16);
+      be[2] = (uint8_t)(len >> 8);
+      be[3] = (uint8_t)len;
+      if(k == 2)
+        md5_update(&c, &one, 1);
+      md5_update(&c, be, 4);
+      md5_update(&c, parts[k], len);
+    }
+  }
+  md5_hex(&c, out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Queues (ABI v2): SQS standard and FIFO.                                   */
+
+#define DEDUP_WINDOW_MS 300000 /* FIFO-10: five minutes */
+#define SENDER_ID "AIDAESMCHECK"
+
+static int queue_fifo(const struct esmc_world *w)
+{
+  return w->sc->source == ESMC_SOURCE_SQS_FIFO;
+}
+
+static int queue_push(struct esmc_world *w, int64_t t, enum qkind kind,
+                      uint64_t a, uint64_t b)
+{
+  struct qitem it;
+  memset(&it, 0, sizeof(it));
+  it.t = t;
+  it.tie = rng_next(&w->in->rng);
+  it.kind = kind;
+  it.a = a;
+  it.b = b;
+  return q_push(&w->in->q, it);
+}
+
+/* Give every pending receive another look at the queue, in a later turn of
+ * this instant (their order is drawn from the seed). */
+static int queue_wake(struct esmc_world *w)
+{
+  struct esmc_world_internal *in = w->in;
+  size_t i, k = 0;
+  for(i = 0; i < in->npend; i++) {
+    uint32_t r = in->pend[i];
+    if(in->recvs[r].done)
+      continue;
+    in->pend[k++] = r;
+    if(queue_push(w, w->now, Q_RECV, r, 0))
+      return -1;
+  }
+  in->npend = k;
+  return 0;
+}
+
+/* A message leaves the queue for good (deleted, dead-lettered, expired). */
+static void queue_retire(struct esmc_world *w, uint32_t rid,
+                         enum esmc_msg_state to)
+{
+  struct qmsg *m = &w->in->msgs[rid];
+  if(m->state == ESMC_MSG_INFLIGHT && queue_fifo(w))
+    w->in->group_inflight[w->records[rid].group]--;
+  m->state = to;
+  m->vis_gen++;
+  if(w->in->queue_open)
+    w->in->queue_open--;
+}
+
+/* Messages sent at this instant: the APPEND of rids [first, first+count). */
+static int queue_send(struct esmc_world *w, uint32_t first, uint32_t count)
+{
+  struct esmc_world_internal *in = w->in;
+  int64_t delay = (int64_t)w->sc->queue.delay_s * 1000;
+  uint32_t k;
+  for(k = first; k < first + count; k++) {
+    uint32_t rid = w->shards[0].rids[k];
+    struct qmsg *m = &in->msgs[rid];
+    if(w->records[rid].dedup_of >= 0) {
+      m->state = ESMC_MSG_DEDUPLICATED;
+      if(in->queue_open)
+        in->queue_open--;
+    } else if(delay > 0) {
+      m->state = ESMC_MSG_DELAYED;
+      if(queue_push(w, w->now + delay, Q_MSG_VISIBLE, rid, ++m->vis_gen))
+        return -1;
+    } else
+      m->state = ESMC_MSG_VISIBLE;
+  }
+  return delay > 0 ? 0 : queue_wake(w);
+}
+
+/* A visibility event: a delay or a visibility timeout ended. */
+static int queue_visible(struct esmc_world *w, uint32_t rid, uint64_t gen)
+{
+  struct qmsg *m = &w->in->msgs[rid];
+  if(m->vis_gen != gen ||
+     (m->state != ESMC_MSG_DELAYED && m->state != ESMC_MSG_INFLIGHT))
+    return 0;
+  if(m->state == ESMC_MSG_INFLIGHT && queue_fifo(w))
+    w->in->group_inflight[w->records[rid].group]--;
+  m->state = ESMC_MSG_VISIBLE;
+  return queue_wake(w);
+}
+
+static int queue_expire(struct esmc_world *w, uint32_t rid)
+{
+  struct qmsg *m = &w->in->msgs[rid];
+  if(m->state != ESMC_MSG_DELAYED && m->state != ESMC_MSG_VISIBLE &&
+     m->state != ESMC_MSG_INFLIGHT)
+    return 0;
+  queue_retire(w, rid, ESMC_MSG_EXPIRED);
+  record(w, ESMC_H_MESSAGE_EXPIRED, 0, 0, ESMC_NO_SHARD, 0, rid, 0, NULL, 0);
+  return queue_fifo(w) ? queue_wake(w) : 0;
+}
+
+enum esmc_msg_state esmc_world_message_state(const struct esmc_world *w,
+                                             uint32_t rid,
+                                             uint32_t *receive_count)
+{
+  if(receive_count)
+    *receive_count = 0;
+  if(!w->queue || rid >= w->nrecords)
+    return ESMC_MSG_UNSENT;
+  if(receive_count)
+    *receive_count = w->in->msgs[rid].receive_count;
+  return w->in->msgs[rid].state;
+}
+
+/* Hand out one receive of message rid: a fresh receipt handle, the receive
+ * count, and a visibility timeout of vis_s seconds. Returns the delivery or
+ * NULL (out of memory). */
+static struct delivery *queue_deliver(struct esmc_world *w, uint32_t rid,
+                                      int32_t vis_s)
+{
+  struct esmc_world_internal *in = w->in;
+  struct qmsg *m = &in->msgs[rid];
+  const struct esmc_wrecord *r = &w->records[rid];
+  struct delivery *d;
+  uint64_t s;
+  if(in->ndels == in->capdels &&
+     esmc__vec_grow((void **)&in->dels, &in->capdels, sizeof(*in->dels)))
+    return NULL;
+  d = esmc_calloc(1, sizeof(*d));
+  if(!d)
+    return NULL;
+  in->dels[in->ndels++] = d;
+  if(m->state == ESMC_MSG_INFLIGHT && queue_fifo(w))
+    in->group_inflight[r->group]--; /* a duplicate: still one in flight */
+  m->state = ESMC_MSG_INFLIGHT;
+  m->receive_count++;
+  if(m->receive_count == 1)
+    m->first_receive_ms = w->epoch_ms + w->now;
+  m->latest = (uint32_t)in->ndels;
+  if(queue_fifo(w))
+    in->group_inflight[r->group]++;
+  if(queue_push(w, w->now + (int64_t)vis_s * 1000, Q_MSG_VISIBLE, rid,
+                ++m->vis_gen))
+    return NULL;
+  /* Receipt handles look opaque but end in the delivery number. */
+  s = w->seed ^ (UINT64_C(0x7ece1b7) * in->ndels);
+  snprintf(d->handle, sizeof(d->handle), "AQEB%016" PRIx64 "%08" PRIx32 "-%zu",
+           rng_next(&s), (uint32_t)rid, in->ndels);
+  d->rid = rid;
+  d->pub.message_id = r->seq;
+  d->pub.receipt_handle = d->handle;
+  d->pub.body = (const char *)r->pub.data;
+  d->pub.body_len = r->pub.data_len;
+  d->pub.md5_of_body = r->md5_of_body;
+  d->pub.sent_timestamp_ms = r->pub.approximate_arrival_ms;
+  d->pub.first_receive_timestamp_ms = m->first_receive_ms;
+  d->pub.approximate_receive_count = m->receive_count;
+  d->pub.sender_id = SENDER_ID;
+  if(queue_fifo(w)) {
+    d->pub.message_group_id = r->pub.partition_key;
+    d->pub.message_deduplication_id = r->dedup_id;
+    d->pub.sequence_number = r->fifo_seq;
+  }
+  d->pub.attributes = r->attrs;
+  d->pub.attribute_count = r->attr_count;
+  d->pub.md5_of_message_attributes =
+      r->attr_count ? r->md5_of_attributes : NULL;
+  return d;
+}
+
+/* The delivery a receipt handle names, or NULL. */
+static struct delivery *delivery_by_handle(const struct esmc_world *w,
+                                           const char *h, size_t len)
+{
+  const char *dash;
+  size_t n = 0, i;
+  struct delivery *d;
+  if(!h || len == 0 || len >= 64)
+    return NULL;
+  dash = NULL;
+  for(i = len; i > 0; i--)
+    if(h[i - 1] == '-') {
+      dash = h + i - 1;
+      break;
+    }
+  if(!dash || dash + 1 == h + len)
+    return NULL;
+  for(i = (size_t)(dash + 1 - h); i < len; i++) {
+    if(h[i] < '0' || h[i] > '9' || n > SIZE_MAX / 20)
+      return NULL;
+    n = n * 10 + (size_t)(h[i] - '0');
+  }
+  if(n == 0 || n > w->in->ndels)
+    return NULL;
+  d = w->in->dels[n - 1];
+  if(strlen(d->handle) != len || memcmp(d->handle, h, len) != 0)
+    return NULL;
+  return d;
+}
+
+/* Try to finish receive r: take visible messages (or, at its deadline,
+ * none) and tell the mapper. */
+static int queue_try_receive(struct esmc_world *w, uint32_t r)
+{
+  struct esmc_world_internal *in = w->in;
+  struct recv *rv = &in->recvs[r];
+  const struct esmc_queue_spec *q = &w->sc->queue;
+  struct esmc_receive_result res;
+  struct esmc_hevent e;
+  struct esmc_buf handles;
+  uint32_t rids[10], n = 0, rid, dup = UINT32_MAX;
+  int fifo = queue_fifo(w);
+  esmc_status st;
+  if(rv->done)
+    return 0;
+  if(!rv->inc->live) {
+    rv->done = 1; /* dropped with its incarnation */
+    return 0;
+  }
+  for(rid = 0; rid < w->nrecords && n < rv->max; rid++) {
+    struct qmsg *m = &in->msgs[rid];
+    uint32_t g = w->records[rid].group, k;
+    if(m->state != ESMC_MSG_VISIBLE)
+      continue;
+    if(fifo && in->group_inflight[g] > 0) {
+      /* Blocked, unless the in-flight ones were taken by this receive. */
+      int mine = 0;
+      for(k = 0; k < n && !mine; k++)
+        mine = w->records[rids[k]].group == g;
+      if(!mine)
+        continue;
+    }
+    if(q->max_receive_count > 0 &&
+       m->receive_count >= (uint32_t)q->max_receive_count) {
+      /* Redrive: this would be receive maxReceiveCount + 1 (OBS-8). */
+      queue_retire(w, rid, ESMC_MSG_DEAD_LETTER);
+      record(w, ESMC_H_DEAD_LETTER, 0, 0, ESMC_NO_SHARD, 0, rid,
+             m->receive_count, NULL, 0);
+      continue;
+    }
+    rids[n++] = rid;
+    /* Hidden at once, so it counts as in flight for its group. */
+    m->state = ESMC_MSG_INFLIGHT;
+    if(fifo)
+      in->group_inflight[g]++;
+  }
+  /* Undo the provisional marks; queue_deliver() applies them for real. */
+  {
+    uint32_t k;
+    for(k = 0; k < n; k++) {
+      in->msgs[rids[k]].state = ESMC_MSG_VISIBLE;
+      if(fifo)
+        in->group_inflight[w->records[rids[k]].group]--;
+    }
+  }
+  if(n == 0 && w->now < rv->deadline)
+    return 0; /* long polling: wait for a message or the deadline */
+  /* The at-least-once duplicate a standard queue may deliver (SQS-DUP-1):
+   * every duplicate_every-th completed receive also returns the oldest
+   * message in flight. */
+  in->receives_done++;
+  if(!fifo && q->duplicate_every > 0 &&
+     in->receives_done % (uint64_t)q->duplicate_every == 0 && n < rv->max) {
+    for(rid = 0; rid < w->nrecords; rid++)
+      if(in->msgs[rid].state == ESMC_MSG_INFLIGHT &&
+         (q->max_receive_count == 0 ||
+          in->msgs[rid].receive_count < (uint32_t)q->max_receive_count)) {
+        dup = rid;
+        break;
+      }
+  }
+  if(dup != UINT32_MAX)
+    rids[n++] = dup;
+  rv->done = 1;
+  rv->msgs = esmc_calloc(n ? n : 1, sizeof(*rv->msgs));
+  if(!rv->msgs)
+    return -1;
+  esmc_buf_init(&handles);
+  {
+    uint32_t k;
+    for(k = 0; k < n; k++) {
+      struct delivery *d = queue_deliver(w, rids[k], rv->vis_s);
+      if(!d) {
+        esmc_buf_free(&handles);
+        return -1;
+      }
+      rv->msgs[k] = &d->pub;
+      if(k)
+        esmc_buf_putc(&handles, ' ');
+      esmc_buf_puts(&handles, d->handle);
+    }
+  }
+  memset(&e, 0, sizeof(e));
+  e.t = w->now;
+  e.kind = ESMC_H_RECEIVED;
+  e.mapping = rv->inc->index;
+  e.status = ESMC_OK;
+  e.shard = ESMC_NO_SHARD;
+  e.id = r + 1;
+  e.rids = rids;
+  e.nrids = n;
+  esmc_history_add(&w->hist, &e, handles.data ? handles.data : "", handles.len,
+                   NULL, NULL);
+  esmc_buf_free(&handles);
+  memset(&res, 0, sizeof(res));
+  res.struct_size = sizeof(res);
+  res.status = ESMC_OK;
+  res.messages = rv->msgs;
+  res.count = n;
+  st = in->adapter->on_receive_complete(rv->inc->state, r + 1, &res);
+  check_status(w, st, "on_receive_complete");
+  return 0;
+}
+
+/* Queue worlds answer stream calls, and stream worlds queue calls, with
+ * ESMC_E_UNSUPPORTED. */
+static int wrong_world(struct incarnation *inc, int want_queue)
+{
+  return inc->w->queue != want_queue;
+}
+
+static esmc_status h_get_queue_attributes(void *ctx,
+                                          struct esmc_queue_attributes *out)
+{
+  struct incarnation *inc = host_enter(ctx, "get_queue_attributes");
+  struct esmc_world *w;
+  const struct esmc_queue_spec *q;
+  if(!inc)
+    return ESMC_E_STATE;
+  w = inc->w;
+  if(!out) {
+    contract(inc, "get_queue_attributes() called with a NULL out-parameter");
+    return ESMC_E_INVALID_PARAMETER;
+  }
+  if(wrong_world(inc, 1)) {
+    record(w, ESMC_H_QUEUE_ATTRIBUTES, inc->index, ESMC_E_UNSUPPORTED,
+           ESMC_NO_SHARD, 0, 0, 0, NULL, 0);
+    return ESMC_E_UNSUPPORTED;
+  }
+  q = &w->sc->queue;
+  memset(out, 0, sizeof(*out));
+  out->struct_size = sizeof(*out);
+  out->fifo = queue_fifo(w);
+  out->visibility_timeout_s = q->visibility_timeout_s;
+  out->message_retention_s = q->message_retention_s;
+  out->delay_s = q->delay_s;
+  out->receive_wait_time_s = q->receive_wait_time_s;
+  out->max_receive_count = q->max_receive_count;
+  out->dead_letter_target_arn = w->dlq_arn[0] ? w->dlq_arn : NULL;
+  out->content_based_deduplication = q->content_based_deduplication;
+  record(w, ESMC_H_QUEUE_ATTRIBUTES, inc->index, ESMC_OK, ESMC_NO_SHARD, 0, 0,
+         0, NULL, 0);
+  return ESMC_OK;
+}
+
+static esmc_status h_receive_messages(void *ctx, uint32_t max_messages,
+                                      int32_t wait_time_s,
+                                      int32_t visibility_timeout_s,
+                                      esmc_receive *out)
+{
+  struct incarnation *inc = host_enter(ctx, "receive_messages");
+  struct esmc_world *w;
+  struct esmc_world_internal *in;
+  struct recv *rv;
+  esmc_status st = ESMC_OK;
+  uint32_t r;
+  if(!inc)
+    return ESMC_E_STATE;
+  w = inc->w;
+  in = w->in;
+  if(!out) {
+    contract(inc, "receive_messages() called with a NULL out-parameter");
+    return ESMC_E_INVALID_PARAMETER;
+  }
+  *out = 0;
+  if(wrong_world(inc, 1))
+    st = ESMC_E_UNSUPPORTED;
+  else if(in->adapter->struct_size < ESMC_ADAPTER_V2_SIZE ||
+          !in->adapter->on_receive_complete) {
+    contract(inc, "receive_messages() called by an adapter without "
+                  "on_receive_complete()");
+    st = ESMC_E_STATE;
+  } else if(max_messages < 1 || max_messages > 10 || wait_time_s < 0 ||
+            wait_time_s > 20 || visibility_timeout_s < -1 ||
+            visibility_timeout_s > 43200)
+    st = ESMC_E_INVALID_PARAMETER; /* SQS-Q-1, SQS-Q-2 */
+  if(st != ESMC_OK) {
+    record(w, ESMC_H_RECEIVE, inc->index, st, ESMC_NO_SHARD, 0, max_messages,
+           wait_time_s, NULL, 0);
+    return st;
+  }
+  if(in->nrecvs == in->caprecvs &&
+     esmc__vec_grow((void **)&in->recvs, &in->caprecvs, sizeof(*in->recvs)))
+    return ESMC_E_NOMEM;
+  if(in->npend == in->cappend &&
+     esmc__vec_grow((void **)&in->pend, &in->cappend, sizeof(*in->pend)))
+    return ESMC_E_NOMEM;
+  r = (uint32_t)in->nrecvs++;
+  rv = &in->recvs[r];
+  memset(rv, 0, sizeof(*rv));
+  rv->inc = inc;
+  rv->max = max_messages;
+  rv->deadline = w->now + (int64_t)wait_time_s * 1000;
+  rv->vis_s = visibility_timeout_s < 0 ? w->sc->queue.visibility_timeout_s
+                                       : visibility_timeout_s;
+  in->pend[in->npend++] = r;
+  if(queue_push(w, w->now, Q_RECV, r, 0) ||
+     (wait_time_s > 0 && queue_push(w, rv->deadline, Q_RECV, r, 0)))
+    return ESMC_E_NOMEM;
+  *out = r + 1;
+  record(w, ESMC_H_RECEIVE, inc->index, ESMC_OK, ESMC_NO_SHARD, r + 1,
+         max_messages, wait_time_s, NULL, 0);
+  return ESMC_OK;
+}
+
+static esmc_status h_delete_message(void *ctx, const char *handle)
+{
+  struct incarnation *inc = host_enter(ctx, "delete_message");
+  struct esmc_world *w;
+  struct delivery *d;
+  struct qmsg *m;
+  size_t hl = handle ? strnlen(handle, 256) : 0;
+  int deleted = 0;
+  if(!inc)
+    return ESMC_E_STATE;
+  w = inc->w;
+  if(wrong_world(inc, 1)) {
+    record(w, ESMC_H_DELETE, inc->index, ESMC_E_UNSUPPORTED, ESMC_NO_SHARD, 0,
+           -1, 0, handle ? handle : "", hl);
+    return ESMC_E_UNSUPPORTED;
+  }
+  d = delivery_by_handle(w, handle, hl);
+  if(!d) {
+    record(w, ESMC_H_DELETE, inc->index, ESMC_E_NOT_FOUND, ESMC_NO_SHARD, 0,
+           -1, 0, handle ? handle : "", hl);
+    return ESMC_E_NOT_FOUND;
+  }
+  m = &w->in->msgs[d->rid];
+  /* Only the latest handle of a message still in the queue deletes it; a
+   * stale one is accepted and ignored, as SQS does. */
+  if(w->in->dels[m->latest - 1] == d &&
+     (m->state == ESMC_MSG_INFLIGHT || m->state == ESMC_MSG_VISIBLE)) {
+    queue_retire(w, d->rid, ESMC_MSG_DELETED);
+    deleted = 1;
+  }
+  record(w, ESMC_H_DELETE, inc->index, ESMC_OK, ESMC_NO_SHARD, 0, d->rid,
+         deleted, handle, hl);
+  if(deleted && queue_fifo(w) && queue_wake(w))
+    return ESMC_E_NOMEM;
+  return ESMC_OK;
+}
+
+static esmc_status h_change_message_visibility(void *ctx, const char *handle,
+                                               int32_t timeout_s)
+{
+  struct incarnation *inc = host_enter(ctx, "change_message_visibility");
+  struct esmc_world *w;
+  struct delivery *d;
+  struct qmsg *m;
+  size_t hl = handle ? strnlen(handle, 256) : 0;
+  esmc_status st = ESMC_OK;
+  if(!inc)
+    return ESMC_E_STATE;
+  w = inc->w;
+  d = wrong_world(inc, 1) ? NULL : delivery_by_handle(w, handle, hl);
+  if(wrong_world(inc, 1))
+    st = ESMC_E_UNSUPPORTED;
+  else if(!d)
+    st = ESMC_E_NOT_FOUND;
+  else if(timeout_s < 0 || timeout_s > 43200)
+    st = ESMC_E_INVALID_PARAMETER;
+  else {
+    m = &w->in->msgs[d->rid];
+    /* SQS: the message must be in flight and the handle its latest. */
+    if(w->in->dels[m->latest - 1] != d || m->state != ESMC_MSG_INFLIGHT)
+      st = ESMC_E_STATE;
+    else if(queue_push(w, w->now + (int64_t)timeout_s * 1000, Q_MSG_VISIBLE,
+                       d->rid, ++m->vis_gen))
+      return ESMC_E_NOMEM;
+  }
+  record(w, ESMC_H_VISIBILITY, inc->index, st, ESMC_NO_SHARD, 0,
+         d ? (int64_t)d->rid : -1, timeout_s, handle ? handle : "", hl);
+  return st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1777,6 +2589,139 @@ static void check_ddb(const struct esmc_world *w, const struct jdoc *d, int rec,
             "%s and the record carry none", idx, view);
 }
 
+/* Compare a JSON string token's unescaped value with bytes p[0, n). */
+static int j_str_is(const struct jdoc *d, int v, const char *p, size_t n,
+                    struct esmc_buf *tmp)
+{
+  if(v < 0 || d->t[v].type != JSMN_STRING)
+    return 0;
+  j_str(d, v, tmp);
+  return tmp->len == n && (n == 0 || memcmp(tmp->data, p, n) == 0);
+}
+
+static void check_sqs_attr(const struct jdoc *d, int obj, const char *key,
+                           const char *want, long idx, struct esmc_buf *tmp,
+                           struct esmc_buf *problem)
+{
+  int v = j_get(d, obj, key);
+  if(v < 0 || d->t[v].type != JSMN_STRING) {
+    PROBLEM("Records[%ld].attributes.%s: expected the string \"%s\"", idx, key,
+            want);
+    return;
+  }
+  j_str(d, v, tmp);
+  if(strcmp(tmp->data, want) != 0)
+    PROBLEM("Records[%ld].attributes.%s is \"%s\"; expected \"%s\"", idx, key,
+            tmp->data, want);
+}
+
+/* EVT-SQS-1 (and FIFO-11) on one record of an SQS event. The receipt handle
+ * must be one the world gave for this message; ApproximateReceiveCount must
+ * be that receive's count. */
+static void check_sqs(const struct esmc_world *w, const struct jdoc *d,
+                      int rec, long idx, const struct esmc_wrecord *r,
+                      struct esmc_buf *tmp, struct esmc_buf *problem)
+{
+  const struct delivery *dl = NULL;
+  int v, at, ma;
+  char num[32];
+  size_t k;
+  v = j_get(d, rec, "receiptHandle");
+  if(v < 0 || d->t[v].type != JSMN_STRING)
+    PROBLEM("Records[%ld]: missing \"receiptHandle\"", idx);
+  else {
+    j_str(d, v, tmp);
+    dl = delivery_by_handle(w, tmp->data, tmp->len);
+    if(!dl || dl->rid != r->rid)
+      PROBLEM("Records[%ld].receiptHandle \"%.80s\" is not a receipt handle "
+              "the queue gave for message %s", idx, tmp->data, r->seq);
+  }
+  v = j_get(d, rec, "body");
+  if(!j_str_is(d, v, (const char *)r->pub.data, r->pub.data_len, tmp))
+    PROBLEM("Records[%ld].body is not the message's body", idx);
+  check_str(d, rec, "md5OfBody", r->md5_of_body, idx, tmp, problem);
+  check_str(d, rec, "eventSource", "aws:sqs", idx, tmp, problem);
+  check_str(d, rec, "eventSourceARN", w->stream_arn, idx, tmp, problem);
+  check_str(d, rec, "awsRegion", w->region, idx, tmp, problem);
+  at = j_get(d, rec, "attributes");
+  if(at < 0 || d->t[at].type != JSMN_OBJECT)
+    PROBLEM("Records[%ld]: missing the \"attributes\" object", idx);
+  else {
+    if(dl) {
+      snprintf(num, sizeof(num), "%" PRIu32, dl->pub.approximate_receive_count);
+      check_sqs_attr(d, at, "ApproximateReceiveCount", num, idx, tmp, problem);
+      snprintf(num, sizeof(num), "%" PRId64,
+               (int64_t)dl->pub.first_receive_timestamp_ms);
+      check_sqs_attr(d, at, "ApproximateFirstReceiveTimestamp", num, idx, tmp,
+                     problem);
+    }
+    snprintf(num, sizeof(num), "%" PRId64,
+             (int64_t)r->pub.approximate_arrival_ms);
+    check_sqs_attr(d, at, "SentTimestamp", num, idx, tmp, problem);
+    check_sqs_attr(d, at, "SenderId", SENDER_ID, idx, tmp, problem);
+    if(queue_fifo(w)) {
+      check_sqs_attr(d, at, "SequenceNumber", r->fifo_seq, idx, tmp, problem);
+      check_sqs_attr(d, at, "MessageGroupId", r->pub.partition_key, idx, tmp,
+                     problem);
+      check_sqs_attr(d, at, "MessageDeduplicationId", r->dedup_id, idx, tmp,
+                     problem);
+    }
+  }
+  ma = j_get(d, rec, "messageAttributes");
+  if(ma < 0 || d->t[ma].type != JSMN_OBJECT)
+    PROBLEM("Records[%ld]: missing the \"messageAttributes\" object", idx);
+  else if((size_t)d->t[ma].size != r->attr_count)
+    PROBLEM("Records[%ld].messageAttributes has %d entries; the message has "
+            "%zu", idx, d->t[ma].size, r->attr_count);
+  else
+    for(k = 0; k < r->attr_count; k++) {
+      int a = j_get(d, ma, r->attrs[k].name), x;
+      if(a < 0 || d->t[a].type != JSMN_OBJECT) {
+        PROBLEM("Records[%ld].messageAttributes: missing \"%s\"", idx,
+                r->attrs[k].name);
+        break;
+      }
+      x = j_get(d, a, "stringValue");
+      if(!j_str_is(d, x, r->attrs[k].string_value,
+                   strlen(r->attrs[k].string_value), tmp))
+        PROBLEM("Records[%ld].messageAttributes.%s.stringValue: expected "
+                "\"%s\"", idx, r->attrs[k].name, r->attrs[k].string_value);
+      x = j_get(d, a, "dataType");
+      if(x < 0 || !j_eq(d, x, "String"))
+        PROBLEM("Records[%ld].messageAttributes.%s.dataType: expected "
+                "\"String\"", idx, r->attrs[k].name);
+      x = j_get(d, a, "stringListValues");
+      if(x < 0 || d->t[x].type != JSMN_ARRAY || d->t[x].size != 0)
+        PROBLEM("Records[%ld].messageAttributes.%s.stringListValues: "
+                "expected []", idx, r->attrs[k].name);
+      x = j_get(d, a, "binaryListValues");
+      if(x < 0 || d->t[x].type != JSMN_ARRAY || d->t[x].size != 0)
+        PROBLEM("Records[%ld].messageAttributes.%s.binaryListValues: "
+                "expected []", idx, r->attrs[k].name);
+    }
+  v = j_get(d, rec, "md5OfMessageAttributes");
+  if(r->attr_count)
+    check_str(d, rec, "md5OfMessageAttributes", r->md5_of_attributes, idx,
+              tmp, problem);
+  else if(v >= 0 && d->t[v].type != JSMN_PRIMITIVE)
+    PROBLEM("Records[%ld].md5OfMessageAttributes: present, but the message "
+            "has no attributes (null or absent expected)", idx);
+}
+
+/* The message whose MessageId is p[0, n), or NULL. */
+static const struct esmc_wrecord *message_by_id(const struct esmc_world *w,
+                                                const char *p, size_t n)
+{
+  if(n == 0 || n >= 64)
+    return NULL;
+  {
+    char id[64];
+    memcpy(id, p, n);
+    id[n] = '\0';
+    return esmc_world_record_by_seq(w, id);
+  }
+}
+
 long esmc_world_decode_payload(const struct esmc_world *w, const char *payload,
                                size_t len, uint32_t **rids_out,
                                struct esmc_buf *problem)
@@ -1834,6 +2779,23 @@ long esmc_world_decode_payload(const struct esmc_world *w, const char *payload,
     const struct esmc_wrecord *r = NULL;
     if(d.t[i].type != JSMN_OBJECT) {
       PROBLEM("Records[%d] is not an object", k);
+      continue;
+    }
+    if(w->queue) {
+      sv = j_get(&d, i, "messageId");
+      if(sv < 0 || d.t[sv].type != JSMN_STRING) {
+        PROBLEM("Records[%d]: no messageId", k);
+        continue;
+      }
+      j_str(&d, sv, &tmp);
+      r = message_by_id(w, tmp.data, tmp.len);
+      if(!r) {
+        PROBLEM("Records[%d]: messageId %.80s is not a message of this queue",
+                k, tmp.data);
+        continue;
+      }
+      rids[count++] = r->rid;
+      check_sqs(w, &d, i, k, r, &tmp, problem);
       continue;
     }
     inner = j_get(&d, i, kin ? "kinesis" : "dynamodb");
@@ -1897,6 +2859,8 @@ static void build_config(const struct esmc_world *w,
   cfg->filter_count = c->filter_count;
   cfg->filter_criteria_given = c->filter_criteria_given;
   cfg->function_timeout_s = w->sc->function.timeout_s;
+  cfg->maximum_concurrency = c->maximum_concurrency;
+  cfg->scaling_profile = c->scaling_profile;
 }
 
 /* The case's configuration with the given members of every accepted update
@@ -1924,6 +2888,8 @@ static void current_config(const struct esmc_world *w,
     TAKE(maximum_record_age_s)
     TAKE(bisect_batch_on_function_error)
     TAKE(tumbling_window_s)
+    TAKE(maximum_concurrency)
+    TAKE(scaling_profile)
 #undef TAKE
     if(u->function_response_types_given) {
       c->function_response_types = u->function_response_types;
@@ -2015,6 +2981,10 @@ static int do_create(struct esmc_world *w, int restart)
   inc->host.send_to_destination = h_send_to_destination;
   inc->host.checkpoint = h_checkpoint;
   inc->host.get_checkpoint = h_get_checkpoint;
+  inc->host.get_queue_attributes = h_get_queue_attributes;
+  inc->host.receive_messages = h_receive_messages;
+  inc->host.delete_message = h_delete_message;
+  inc->host.change_message_visibility = h_change_message_visibility;
   {
     /* A restart re-creates the mapping as it is now: the case's
      * configuration with every accepted update applied. */
@@ -2154,6 +3124,9 @@ static int quiescent(const struct esmc_world *w)
     return 0;
   if(!m->enabled)
     return 1;
+  if(w->queue)
+    return in->queue_open == 0; /* every message deleted, dead-lettered,
+                                   expired or deduplicated */
   for(s = 0; s < w->nshards; s++) {
     uint32_t vis = in->visible[s], covered = 0;
     const char *ck = m->ckpt[s];
@@ -2235,8 +3208,29 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
     if(sc->events[i].at_ms > last_scripted)
       last_scripted = sc->events[i].at_ms;
   }
-  horizon = sc->run_until_ms > 0 ? sc->run_until_ms
-                                 : last_scripted + sc->retention_ms + 60000;
+  if(w->queue) {
+    /* Room for every receive up to maxReceiveCount (or a few when there is
+     * no dead-letter queue), each a visibility timeout plus a function
+     * timeout plus a long poll apart, then ten minutes; not the retention
+     * period, which is days. */
+    const struct esmc_queue_spec *q = &sc->queue;
+    int64_t rounds = q->max_receive_count > 0 ? q->max_receive_count : 3;
+    horizon = sc->run_until_ms > 0
+                  ? sc->run_until_ms
+                  : last_scripted + (int64_t)q->delay_s * 1000 +
+                        (rounds + 1) * ((int64_t)q->visibility_timeout_s +
+                                        sc->function.timeout_s + 20) *
+                            1000 +
+                        600000;
+    /* Retention: each message expires retention seconds after its send. */
+    for(i = 0; i < w->nrecords; i++) {
+      int64_t t = w->records[i].at_ms + (int64_t)q->message_retention_s * 1000;
+      if(t <= horizon && schedule(w, t, Q_MSG_EXPIRE, i, 0))
+        goto oom;
+    }
+  } else
+    horizon = sc->run_until_ms > 0 ? sc->run_until_ms
+                                   : last_scripted + sc->retention_ms + 60000;
   if(schedule(w, horizon, Q_END, 1, 0))
     goto oom;
   step_limit = 20000000 + (uint64_t)w->nrecords * 50;
@@ -2268,8 +3262,23 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
       in->visible[it.a] = first + count;
       in->pending_scripted--;
       record(w, ESMC_H_APPEND, 0, 0, (uint32_t)it.a, 0, first, count, NULL, 0);
+      /* A queue's APPEND is its SendMessage calls at this instant. */
+      if(w->queue && queue_send(w, first, count))
+        goto oom;
       break;
     }
+    case Q_RECV:
+      if(queue_try_receive(w, (uint32_t)it.a))
+        goto oom;
+      break;
+    case Q_MSG_VISIBLE:
+      if(queue_visible(w, (uint32_t)it.a, it.b))
+        goto oom;
+      break;
+    case Q_MSG_EXPIRE:
+      if(queue_expire(w, (uint32_t)it.a))
+        goto oom;
+      break;
     case Q_CREATE:
       in->pending_scripted--;
       if(do_create(w, 0))
@@ -2355,3 +3364,85 @@ oom:
   do_destroy(w, 0);
   return -1;
 }
+
+/* Set up a queue world's messages (esmc_world_new): MessageIds, MD5s,
+ * attributes, FIFO sequence numbers, groups and deduplication. Records are
+ * already on the queue's pseudo shard 0 in send order. */
+static int queue_setup(struct esmc_world *w)
+{
+  struct esmc_world_internal *in = w->in;
+  const struct esmc_scenario *sc = w->sc;
+  int fifo = queue_fifo(w);
+  uint32_t i, j, n = w->nrecords;
+  char **groups = NULL;
+  in->msgs = esmc_calloc(n ? n : 1, sizeof(*in->msgs));
+  in->group_inflight = esmc_calloc(n ? n : 1, sizeof(uint32_t));
+  groups = esmc_calloc(n ? n : 1, sizeof(char *));
+  if(!in->msgs || !in->group_inflight || !groups) {
+    esmc_free(groups);
+    return -1;
+  }
+  in->queue_open = n;
+  for(i = 0; i < n; i++) {
+    struct esmc_wrecord *r = &w->records[i];
+    const struct esmc_case_record *cr = &sc->records[r->case_index];
+    uint64_t s = (w->seed ^ UINT64_C(0x5157)) * 1000003 + i;
+    uint64_t a = rng_next(&s), b = rng_next(&s);
+    struct md5 c;
+    size_t k;
+    /* MessageId: a version-4 UUID drawn from the seed and the rid. */
+    snprintf(r->seq, sizeof(r->seq),
+             "%08" PRIx32 "-%04" PRIx32 "-4%03" PRIx32 "-%x%03" PRIx32
+             "-%012" PRIx64, (uint32_t)(a >> 32), (uint32_t)(a >> 16) & 0xffff,
+             (uint32_t)a & 0xfff, 8 + (unsigned)(b >> 62),
+             (uint32_t)(b >> 48) & 0xfff, b & UINT64_C(0xffffffffffff));
+    md5_init(&c);
+    md5_update(&c, r->pub.data, r->pub.data_len);
+    md5_hex(&c, r->md5_of_body);
+    r->pub.partition_key = cr->group ? cr->group : "";
+    r->dedup_of = -1;
+    if(cr->attr_count) {
+      r->attrs = esmc_calloc(cr->attr_count, sizeof(*r->attrs));
+      if(!r->attrs) {
+        esmc_free(groups);
+        return -1;
+      }
+      r->attr_count = cr->attr_count;
+      for(k = 0; k < cr->attr_count; k++) {
+        r->attrs[k].name = cr->attr_names[k];
+        r->attrs[k].data_type = "String";
+        r->attrs[k].string_value = cr->attr_values[k];
+      }
+      md5_of_attributes(r->attrs, r->attr_count, r->md5_of_attributes);
+    }
+    if(!fifo)
+      continue;
+    snprintf(r->fifo_seq, sizeof(r->fifo_seq), "%" PRIu64,
+             UINT64_C(18000000000000000000) + (uint64_t)(i + 1) * 65536);
+    if(cr->deduplication_id)
+      snprintf(r->dedup_id, sizeof(r->dedup_id), "%s", cr->deduplication_id);
+    else
+      sha256_hex(r->pub.data, r->pub.data_len, r->dedup_id);
+    /* Groups are numbered in order of first appearance. */
+    for(j = 0; j < in->ngroups; j++)
+      if(strcmp(groups[j], r->pub.partition_key) == 0)
+        break;
+    if(j == in->ngroups)
+      groups[in->ngroups++] = (char *)(uintptr_t)r->pub.partition_key;
+    r->group = j;
+    /* FIFO-10: a send within five minutes of an accepted message with the
+     * same deduplication id is accepted and never delivered. */
+    for(j = i; j > 0; j--) {
+      const struct esmc_wrecord *o = &w->records[j - 1];
+      if(r->at_ms - o->at_ms >= DEDUP_WINDOW_MS)
+        break;
+      if(o->dedup_of < 0 && strcmp(o->dedup_id, r->dedup_id) == 0) {
+        r->dedup_of = (int32_t)(j - 1);
+        break;
+      }
+    }
+  }
+  esmc_free(groups);
+  return 0;
+}
+

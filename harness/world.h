@@ -30,6 +30,21 @@ struct esmc_wrecord {
   int64_t at_ms;       /* append time, relative to the world start */
   char seq[64];
   char event_id[40];
+  /* Queues (ABI v2). A queue world has one pseudo shard (shard 0, the queue)
+   * holding every message in send order (index); seq holds the MessageId,
+   * so esmc_world_record_by_seq() finds a message by its MessageId and a
+   * batchItemFailures itemIdentifier is looked up like a stream's. */
+  char md5_of_body[33];
+  char md5_of_attributes[33]; /* "" when the message has no attributes */
+  char fifo_seq[24];          /* FIFO SequenceNumber; "" standard */
+  char dedup_id[129];         /* FIFO MessageDeduplicationId (explicit, or
+                                 the SHA-256 of the body); "" standard */
+  int32_t dedup_of;           /* FIFO-10: rid of the earlier message whose
+                                 5-minute deduplication window this send
+                                 fell in (accepted, never delivered); -1 */
+  uint32_t group;             /* FIFO: index of its MessageGroupId */
+  struct esmc_message_attribute *attrs; /* owned; attribute_count entries */
+  size_t attr_count;
 };
 
 struct esmc_wshard {
@@ -77,6 +92,9 @@ struct esmc_effective_config {
   int32_t report_batch_item_failures;
   int32_t tumbling_window_s; /* TumblingWindowInSeconds; 0 = none */
   const char *on_failure_destination; /* NULL or "" = none; borrowed */
+  /* ABI v2 (appended). */
+  int32_t maximum_concurrency; /* 0 = no cap */
+  int32_t scaling_profile;     /* 0 current, 1 legacy */
 };
 
 /* Resolve the spec's defaults (CFG-1..CFG-7) for the configuration c. */
@@ -104,6 +122,23 @@ struct esmc_world {
   struct esmc_history hist;
   int64_t now;                    /* relative virtual time */
   struct esmc_world_internal *in; /* scheduler, mappings, function state */
+  /* ABI v2 (appended): a queue world (source SQS or SQS_FIFO). stream_arn
+   * then holds the queue ARN "arn:aws:sqs:us-east-1:123456789012:<name>". */
+  int queue;
+  char queue_name[96];
+  char dlq_arn[256];              /* "" when max_receive_count is 0 */
+};
+
+/* Queue message states (esmc_world_message_state). */
+enum esmc_msg_state {
+  ESMC_MSG_UNSENT = 0,  /* its SendMessage time has not come */
+  ESMC_MSG_DELAYED,     /* sent; hidden for the queue's delay */
+  ESMC_MSG_VISIBLE,
+  ESMC_MSG_INFLIGHT,    /* received; hidden for its visibility timeout */
+  ESMC_MSG_DELETED,
+  ESMC_MSG_DEAD_LETTER, /* moved to the dead-letter queue */
+  ESMC_MSG_EXPIRED,     /* dropped at the end of the retention period */
+  ESMC_MSG_DEDUPLICATED /* FIFO-10: accepted, never delivered */
 };
 
 /* Build the world of a scenario: shards, records with sequence numbers, the
@@ -127,6 +162,12 @@ const char *esmc_world_record_name(const struct esmc_world *w, uint32_t rid);
 long esmc_world_decode_payload(const struct esmc_world *w, const char *payload,
                                size_t len, uint32_t **rids,
                                struct esmc_buf *problem);
+
+/* The state of queue message rid now (ESMC_MSG_UNSENT for a stream world);
+ * *receive_count (may be NULL) gets its ApproximateReceiveCount. */
+enum esmc_msg_state esmc_world_message_state(const struct esmc_world *w,
+                                             uint32_t rid,
+                                             uint32_t *receive_count);
 
 /* How a run ended. */
 enum esmc_run_end {

@@ -164,6 +164,7 @@ struct ref_mapping {
   int listed;       /* list_shards succeeded at least once */
   int need_relist;  /* a shard closed: look for its children */
   uint64_t id_counter;
+  struct ref_sqs *sqs; /* SQS sources: ref_sqs.c does everything */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -1460,6 +1461,8 @@ static esmc_status ref_on_invoke_complete(void *mapper, esmc_invocation inv,
 
   if(!m || !res)
     return ESMC_E_INVALID_PARAMETER;
+  if(m->sqs) /* SQS dispatch */
+    return ref_sqs_on_invoke_complete(m->sqs, inv, res);
   for(i = 0; i < m->nshards && !l && inv != 0; i++)
     for(j = 0; j < REF_MAX_LANES; j++)
       if(m->shards[i]->lanes[j].inflight == inv)
@@ -1652,6 +1655,7 @@ static void ref_destroy(void *mapper)
 
   if(!m)
     return;
+  ref_sqs_destroy(m->sqs); /* SQS dispatch */
   for(i = 0; i < m->nshards; i++)
     ref_shard_free(m->shards[i]);
   free(m->shards);
@@ -1673,6 +1677,23 @@ static esmc_status ref_create(const struct esmc_host *host,
                                  function_timeout_s) +
                           sizeof(cfg->function_timeout_s))
     return ESMC_E_INVALID_PARAMETER;
+  /* ---- SQS dispatch ---- */
+  if(cfg->source == ESMC_SOURCE_SQS || cfg->source == ESMC_SOURCE_SQS_FIFO) {
+    struct ref_sqs *q = NULL;
+    m = calloc(1, sizeof(*m));
+    if(!m)
+      return ESMC_E_NOMEM;
+    rc = ref_sqs_create(host, cfg, &q, err);
+    if(rc != ESMC_OK) {
+      free(m);
+      return rc;
+    }
+    m->host = host;
+    m->sqs = q;
+    *mapper = m;
+    return ESMC_OK;
+  }
+  /* ---- end SQS dispatch ---- */
   rc = ref_config_validate(cfg, NULL, 0, host->now(host->ctx), err);
   if(rc != ESMC_OK)
     return rc;
@@ -1702,6 +1723,8 @@ static esmc_status ref_on_timer(void *mapper, uint64_t token)
 
   if(!m)
     return ESMC_E_INVALID_PARAMETER;
+  if(m->sqs) /* SQS dispatch */
+    return ref_sqs_on_timer(m->sqs, token);
   if(token == REF_TIMER_MAPPING) {
     if(!m->cfg.enabled)
       return ESMC_OK;
@@ -1734,6 +1757,8 @@ static esmc_status ref_update(void *mapper,
 
   if(!m || !cfg)
     return ESMC_E_INVALID_PARAMETER;
+  if(m->sqs) /* SQS dispatch */
+    return ref_sqs_update(m->sqs, cfg, err);
   rc = ref_config_validate(cfg, &m->cfg, 1, ref_now(m), err);
   if(rc != ESMC_OK)
     return rc;
@@ -1761,6 +1786,19 @@ static esmc_status ref_update(void *mapper,
   return ref_pump_all(m);
 }
 
+/* SQS dispatch: receives exist only for SQS mappings (ref_sqs.c). */
+static esmc_status ref_on_receive_complete(void *mapper, esmc_receive rcv,
+                                           const struct esmc_receive_result *r)
+{
+  struct ref_mapping *m = mapper;
+
+  if(!m)
+    return ESMC_E_INVALID_PARAMETER;
+  if(!m->sqs)
+    return ESMC_OK;
+  return ref_sqs_on_receive_complete(m->sqs, rcv, r);
+}
+
 static const struct esmc_adapter ref_adapter = {
   .abi_version = ESMC_ABI_VERSION,
   .struct_size = sizeof(struct esmc_adapter),
@@ -1772,12 +1810,14 @@ static const struct esmc_adapter ref_adapter = {
     ESMC_CAP_BISECT | ESMC_CAP_PARTIAL_BATCH | ESMC_CAP_ON_FAILURE |
     ESMC_CAP_ON_FAILURE_S3 | ESMC_CAP_UPDATE | ESMC_CAP_RESTART |
     ESMC_CAP_VALIDATION | ESMC_CAP_ENABLED_FLAG | ESMC_CAP_PARALLELIZATION |
-    ESMC_CAP_TUMBLING_WINDOW | ESMC_CAP_FILTER | ESMC_CAP_RESHARDING,
+    ESMC_CAP_TUMBLING_WINDOW | ESMC_CAP_FILTER | ESMC_CAP_RESHARDING |
+    ESMC_CAP_SQS | ESMC_CAP_SQS_FIFO, /* SQS: ref_sqs.c */
   .create = ref_create,
   .on_timer = ref_on_timer,
   .on_invoke_complete = ref_on_invoke_complete,
   .update = ref_update,
   .destroy = ref_destroy,
+  .on_receive_complete = ref_on_receive_complete,
 };
 
 /* Declared first so -Wmissing-prototypes sees a prototype. */

@@ -426,8 +426,11 @@ static void test_config_rules(void **state)
     c.filter_criteria_given = 1;
   }
   assert_int_equal(validate(&c, &err), ESMC_OK); /* FILTER-10 */
+  /* SQS is supported (ref_sqs.c); StartingPosition is stream-only. */
   c = base_cfg(ESMC_SOURCE_SQS);
-  assert_int_equal(validate(&c, &err), ESMC_E_UNSUPPORTED);
+  c.maximum_concurrency = ESMC_UNSET;
+  assert_int_equal(validate(&c, &err), ESMC_E_INVALID_PARAMETER);
+  assert_string_equal(err.code, "InvalidParameterValueException");
 }
 
 static void test_config_update(void **state)

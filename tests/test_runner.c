@@ -496,6 +496,57 @@ static void test_verdict_names(void **state)
   assert_false(esmc_verdict_is_failure(ESMC_V_XFAIL));
 }
 
+/* ---- issue 6: expectation files and the memory limit in esmc_run_case. */
+#include "expect_file.h"
+
+static void test_expectations_and_limits(void **state)
+{
+  struct esmc_scenario sc;
+  struct esmc_expectations ex;
+  struct esmc_run_opts opts;
+  struct esmc_case_result r;
+  char err[256];
+  static const char text[] =
+      "{\"runner-simple\": {\"verdict\": \"fail\", \"reason\": \"drops\"}}";
+  (void)state;
+  wf_load(&sc, simple_case);
+  assert_int_equal(esmc_expect_parse(text, sizeof(text) - 1, &ex, err, sizeof(err)), 0);
+  memset(&opts, 0, sizeof(opts));
+  opts.seed = 11;
+  opts.isolate = 1;
+  opts.timeout_s = 5;
+  opts.expect = &ex;
+  opts.memory_limit_mb = 1024;
+  /* Expected to fail and failing: XFAIL, isolated under the memory limit. */
+  tm_reset();
+  sm_install();
+  sm.drop_after_first = 1;
+  opts.adapter = tm_adapter(ESMC_CAP_KINESIS);
+  assert_int_equal(esmc_run_case(&opts, &sc, &r), 0);
+  assert_int_equal(r.verdict, ESMC_V_XFAIL);
+  assert_non_null(strstr(r.reason, "drops"));
+  esmc_case_result_free(&r);
+  /* Expected to fail and passing: XPASS, which fails the run. */
+  opts.adapter = esmc_adapter_reference(ESMC_ABI_VERSION);
+  assert_int_equal(esmc_run_case(&opts, &sc, &r), 0);
+  assert_int_equal(r.verdict, ESMC_V_XPASS);
+  assert_true(esmc_verdict_is_failure(r.verdict));
+  esmc_case_result_free(&r);
+  esmc_expect_free(&ex);
+  /* A skip expectation: nothing runs. */
+  static const char skip[] =
+      "{\"id\": \"runner-simple\", \"verdict\": \"skip\", \"reason\": \"hangs\"}";
+  assert_int_equal(esmc_expect_parse(skip, sizeof(skip) - 1, &ex, err, sizeof(err)), 0);
+  assert_int_equal(esmc_run_case(&opts, &sc, &r), 0);
+  assert_int_equal(r.verdict, ESMC_V_SKIP);
+  assert_int_equal(r.digest, 0);
+  assert_non_null(strstr(r.reason, "hangs"));
+  esmc_case_result_free(&r);
+  esmc_expect_free(&ex);
+  esmc_scenario_free(&sc);
+}
+/* ---- end of issue 6 ---------------------------------------------------- */
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -508,6 +559,7 @@ int main(void)
       cmocka_unit_test(test_contract_in_final_destroy_is_error),
       cmocka_unit_test(test_reference_pass_in_and_out_of_process),
       cmocka_unit_test(test_verdicts_in_process),
+      cmocka_unit_test(test_expectations_and_limits),
   };
   return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
 }

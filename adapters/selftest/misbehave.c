@@ -33,7 +33,8 @@ struct mb {
 
 /* The host of the last mapping, kept past destroy() on purpose. */
 static const struct esmc_host *stale_host;
-static volatile uintptr_t null_address; /* 0, opaque to the compiler */
+static volatile uintptr_t bad_address __attribute__((unused)) = 16;
+static void *hog_list __attribute__((unused)); /* the memory hog's chain */
 
 static esmc_status mb_create(const struct esmc_host *host,
                              const struct esmc_mapping_config *cfg,
@@ -55,6 +56,9 @@ static esmc_status mb_create(const struct esmc_host *host,
   return host->set_timer(host->ctx, host->now(host->ctx) + 10, 1);
 }
 
+/* Unused only in the NULL-method build, whose table leaves it out. */
+static esmc_status mb_on_timer(void *mapper, uint64_t token)
+    __attribute__((unused));
 static esmc_status mb_on_timer(void *mapper, uint64_t token)
 {
   struct mb *m = mapper;
@@ -62,12 +66,12 @@ static esmc_status mb_on_timer(void *mapper, uint64_t token)
   (void)m;
 #if ESMC_MISBEHAVE == MB_SEGV
   signal(SIGSEGV, SIG_DFL);
-  *(volatile int *)null_address = 1;
+  *(volatile int *)bad_address = 1;
 #elif ESMC_MISBEHAVE == MB_ABORT
   abort();
 #elif ESMC_MISBEHAVE == MB_HANG
   for(;;)
-    null_address = null_address + 0;
+    bad_address = bad_address + 0;
 #elif ESMC_MISBEHAVE == MB_LEAK
   {
     char *p = malloc(1 << 16);
@@ -84,6 +88,9 @@ static esmc_status mb_on_timer(void *mapper, uint64_t token)
     if(!p)
       return ESMC_E_FATAL;
     memset(p, 1, (size_t)64 << 20);
+    /* Kept reachable, so the compiler cannot drop the allocation. */
+    memcpy(p, &hog_list, sizeof(hog_list));
+    hog_list = p;
   }
 #elif ESMC_MISBEHAVE == MB_NULL_PAYLOAD
   {
