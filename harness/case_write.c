@@ -138,6 +138,99 @@ static void put_config(struct esmc_buf *b, int *first,
     }
     esmc_buf_putc(b, ']');
   }
+  if(c->maximum_concurrency != ESMC_UNSET) {
+    put_key(b, first, "maximum_concurrency");
+    put_i64(b, c->maximum_concurrency);
+  }
+  if(c->scaling_profile == 0 || c->scaling_profile == 1) {
+    put_key(b, first, "scaling_profile");
+    put_str(b, c->scaling_profile == 1 ? "legacy" : "current");
+  }
+}
+
+static int is_queue(const struct esmc_scenario *sc)
+{
+  return sc->source == ESMC_SOURCE_SQS || sc->source == ESMC_SOURCE_SQS_FIFO;
+}
+
+/* A queue message (spec/case-format.md section 12): the body is data, left
+ * out when it is the id (the default); the FIFO group is partition_key. */
+static void put_message(struct esmc_buf *b, const struct esmc_case_record *r)
+{
+  int first = 1;
+  size_t i;
+  size_t idlen = r->id ? strlen(r->id) : 0;
+  esmc_buf_puts(b, "{");
+  put_key(b, &first, "id");
+  put_str(b, r->id);
+  if(r->at_ms) {
+    put_key(b, &first, "at_ms");
+    put_i64(b, r->at_ms);
+  }
+  if(r->data_len &&
+     (r->data_len != idlen || memcmp(r->data, r->id, idlen) != 0)) {
+    put_key(b, &first, "body");
+    esmc_buf_json_str(b, (const char *)r->data, r->data_len);
+  }
+  if(r->group) {
+    put_key(b, &first, "group");
+    put_str(b, r->group);
+  }
+  if(r->deduplication_id) {
+    put_key(b, &first, "deduplication_id");
+    put_str(b, r->deduplication_id);
+  }
+  if(r->attr_names) {
+    int afirst = 1;
+    put_key(b, &first, "attributes");
+    esmc_buf_putc(b, '{');
+    for(i = 0; i < r->attr_count; i++) {
+      put_key(b, &afirst, r->attr_names[i]);
+      put_str(b, r->attr_values[i]);
+    }
+    esmc_buf_putc(b, '}');
+  }
+  esmc_buf_puts(b, "}");
+}
+
+/* The queue object: only the members that differ from the defaults. */
+static void put_queue(struct esmc_buf *b, const struct esmc_queue_spec *q)
+{
+  int first = 1;
+  esmc_buf_puts(b, "{");
+  if(q->name) {
+    put_key(b, &first, "name");
+    put_str(b, q->name);
+  }
+  if(q->visibility_timeout_s != 30) {
+    put_key(b, &first, "visibility_timeout_s");
+    put_i64(b, q->visibility_timeout_s);
+  }
+  if(q->message_retention_s != 345600) {
+    put_key(b, &first, "message_retention_s");
+    put_i64(b, q->message_retention_s);
+  }
+  if(q->delay_s) {
+    put_key(b, &first, "delay_s");
+    put_i64(b, q->delay_s);
+  }
+  if(q->receive_wait_time_s) {
+    put_key(b, &first, "receive_wait_time_s");
+    put_i64(b, q->receive_wait_time_s);
+  }
+  if(q->max_receive_count) {
+    put_key(b, &first, "max_receive_count");
+    put_i64(b, q->max_receive_count);
+  }
+  if(q->content_based_deduplication) {
+    put_key(b, &first, "content_based_deduplication");
+    esmc_buf_puts(b, "true");
+  }
+  if(q->duplicate_every) {
+    put_key(b, &first, "duplicate_every");
+    put_i64(b, q->duplicate_every);
+  }
+  esmc_buf_puts(b, "}");
 }
 
 static void put_record(struct esmc_buf *b, const struct esmc_scenario *sc,
@@ -145,6 +238,10 @@ static void put_record(struct esmc_buf *b, const struct esmc_scenario *sc,
 {
   int first = 1;
   static const char *const ddb_names[] = {NULL, "INSERT", "MODIFY", "REMOVE"};
+  if(is_queue(sc)) {
+    put_message(b, r);
+    return;
+  }
   esmc_buf_puts(b, "{");
   put_key(b, &first, "id");
   put_str(b, r->id);
@@ -405,6 +502,31 @@ static int expect_empty(const struct esmc_expect *x)
          !x->delivered && !x->not_delivered;
 }
 
+/* The stream object of a Kinesis or DynamoDB case. */
+static void put_stream(struct esmc_buf *b, const struct esmc_scenario *sc)
+{
+  int first;
+
+  esmc_buf_puts(b, ",\n  \"stream\": {");
+  first = 1;
+  if(sc->stream_name && strcmp(sc->stream_name, "esmcheck-stream") != 0) {
+    put_key(b, &first, "name");
+    put_str(b, sc->stream_name);
+  }
+  put_key(b, &first, "shards");
+  put_i64(b, sc->shard_count);
+  if(sc->retention_ms != 24 * HOUR_MS && sc->retention_ms >= HOUR_MS) {
+    put_key(b, &first, "retention_hours");
+    put_i64(b, sc->retention_ms / HOUR_MS);
+  }
+  if(sc->source == ESMC_SOURCE_DYNAMODB && sc->stream_view_type &&
+     strcmp(sc->stream_view_type, "NEW_AND_OLD_IMAGES") != 0) {
+    put_key(b, &first, "stream_view_type");
+    put_str(b, sc->stream_view_type);
+  }
+  esmc_buf_puts(b, "}");
+}
+
 int esmc_case_write(const struct esmc_scenario *sc, struct esmc_buf *b)
 {
   size_t i;
@@ -412,7 +534,11 @@ int esmc_case_write(const struct esmc_scenario *sc, struct esmc_buf *b)
   int first;
   const struct esmc_fn_script *f = &sc->function;
 
-  if(sc->source != ESMC_SOURCE_KINESIS && sc->source != ESMC_SOURCE_DYNAMODB)
+  static const char *const source_names[] = {NULL, "kinesis", "dynamodb",
+                                             "sqs", "sqs_fifo"};
+
+  if(sc->source != ESMC_SOURCE_KINESIS && sc->source != ESMC_SOURCE_DYNAMODB &&
+     !is_queue(sc))
     return -1;
   esmc_buf_puts(b, "{\n  \"id\": ");
   put_str(b, sc->id);
@@ -433,26 +559,14 @@ int esmc_case_write(const struct esmc_scenario *sc, struct esmc_buf *b)
     }
   }
   esmc_buf_puts(b, "],\n  \"source\": ");
-  put_str(b, sc->source == ESMC_SOURCE_KINESIS ? "kinesis" : "dynamodb");
+  put_str(b, source_names[sc->source]);
 
-  esmc_buf_puts(b, ",\n  \"stream\": {");
-  first = 1;
-  if(sc->stream_name && strcmp(sc->stream_name, "esmcheck-stream") != 0) {
-    put_key(b, &first, "name");
-    put_str(b, sc->stream_name);
+  if(is_queue(sc)) {
+    esmc_buf_puts(b, ",\n  \"queue\": ");
+    put_queue(b, &sc->queue);
+  } else {
+    put_stream(b, sc);
   }
-  put_key(b, &first, "shards");
-  put_i64(b, sc->shard_count);
-  if(sc->retention_ms != 24 * HOUR_MS && sc->retention_ms >= HOUR_MS) {
-    put_key(b, &first, "retention_hours");
-    put_i64(b, sc->retention_ms / HOUR_MS);
-  }
-  if(sc->source == ESMC_SOURCE_DYNAMODB && sc->stream_view_type &&
-     strcmp(sc->stream_view_type, "NEW_AND_OLD_IMAGES") != 0) {
-    put_key(b, &first, "stream_view_type");
-    put_str(b, sc->stream_view_type);
-  }
-  esmc_buf_puts(b, "}");
   if(sc->start_epoch_ms != DEFAULT_START_MS) {
     esmc_buf_puts(b, ",\n  \"start\": \"");
     esmc_buf_iso8601(b, sc->start_epoch_ms, 0);

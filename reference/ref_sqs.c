@@ -17,8 +17,16 @@
  *     the first messages (BATCH-6);
  *   - the batch is invoked when BatchSize is reached, when the next message
  *     would take the event over 6 MB, or when the window has ended;
- *   - messages of a receive that did not fit (the 6 MB cut) stay with the
- *     slot (its carry) and open its next batch, in order.
+ *   - messages of a receive that did not fit (the 6 MB cut, or BatchSize
+ *     lowered while the receive was out) stay with the slot (its carry) and
+ *     open its next batch, in order.
+ *
+ * Updates (GEN-4) apply to every batch formed after them, including batches
+ * that receives already out are filling: the window is measured from when
+ * the batch opened with the value in force, BatchSize, filters and
+ * FunctionResponseTypes are read when messages arrive or results return,
+ * and a lowered MaximumConcurrency holds ready batches (SQS-MAXC-4) until
+ * the invocations in flight drop below it.
  *
  * Results (SQS-DEL-1, SQS-ERR-1/6, SQS-PBR-1..5, OBS-2/3/8/9, CONTRA-12):
  *   - success: DeleteMessage for every message of the batch;
@@ -66,7 +74,8 @@ enum ref_slot_state {
   REF_SLOT_IDLE,      /* no receive, no invocation, no timer */
   REF_SLOT_RECEIVING, /* a receive is outstanding */
   REF_SLOT_WAITING,   /* a receive failed: retry timer armed */
-  REF_SLOT_INVOKING   /* the batch is being invoked */
+  REF_SLOT_INVOKING,  /* the batch is being invoked */
+  REF_SLOT_HELD       /* the batch is ready; MaximumConcurrency is reached */
 };
 
 struct ref_sqs_slot {
@@ -78,8 +87,9 @@ struct ref_sqs_slot {
   size_t n, cap;
   size_t bytes;               /* the event's length with these messages */
   int cut;                    /* the 6 MB cut: invoke now */
-  int open;                   /* a batch is open (window_end is set) */
-  esmc_time_ms window_end;
+  int open;                   /* a batch is open (opened is set) */
+  esmc_time_ms opened;        /* the window began; it ends at opened plus
+                               * the window in force (GEN-4) */
   const struct esmc_message **carry; /* received, not yet in a batch */
   size_t carry_n, carry_cap;
 };
@@ -279,6 +289,22 @@ static size_t ref_sqs_batch_limit(const struct ref_sqs *q)
   return q->cfg.batch_size > 0 ? (size_t)q->cfg.batch_size : 1;
 }
 
+static esmc_time_ms ref_sqs_window_end(const struct ref_sqs *q,
+                                       const struct ref_sqs_slot *s)
+{
+  return s->opened + (esmc_time_ms)q->cfg.window_s * 1000;
+}
+
+static size_t ref_sqs_inflight(const struct ref_sqs *q)
+{
+  size_t i, n = 0;
+
+  for(i = 0; i < q->nslots; i++)
+    if(q->slots[i].state == REF_SLOT_INVOKING)
+      n++;
+  return n;
+}
+
 /* Adds m to the batch, or returns 0 when it does not fit (the 6 MB cut). */
 static int ref_sqs_add(struct ref_sqs *q, struct ref_sqs_slot *s,
                        const struct esmc_message *m, int *oom)
@@ -314,6 +340,12 @@ static esmc_status ref_sqs_invoke(struct ref_sqs *q, size_t i)
   esmc_status rc;
   size_t k;
 
+  if(ref_sqs_inflight(q) >= (size_t)ref_sqs_ceiling(q)) {
+    /* SQS-SCALE-1: a lowered MaximumConcurrency applies at once; the batch
+     * waits in hand until an invocation completes (SQS-MAXC-4). */
+    s->state = REF_SLOT_HELD;
+    return ESMC_OK;
+  }
   q->payload.len = 0;
   q->payload.oom = 0;
   ref_buf_puts(&q->payload, "{\"Records\":[");
@@ -353,7 +385,7 @@ static esmc_status ref_sqs_start(struct ref_sqs *q, size_t i)
     return ESMC_OK;
   }
   s->open = 1;
-  s->window_end = ref_sqs_now(q) + (esmc_time_ms)q->cfg.window_s * 1000;
+  s->opened = ref_sqs_now(q);
   while(k < s->carry_n && s->n < limit) {
     if(!ref_sqs_add(q, s, s->carry[k], &oom)) {
       if(oom)
@@ -373,6 +405,36 @@ static esmc_status ref_sqs_start(struct ref_sqs *q, size_t i)
   return ref_sqs_continue(q, i);
 }
 
+/* GEN-4: BatchSize went down while the batch was open. Messages past the
+ * new BatchSize go back to the front of the carry, in order, and open the
+ * next batch. */
+static esmc_status ref_sqs_trim(struct ref_sqs *q, struct ref_sqs_slot *s,
+                                size_t limit)
+{
+  size_t extra = s->n - limit, k;
+
+  while(s->carry_cap < s->carry_n + extra) {
+    size_t nc = s->carry_cap ? s->carry_cap * 2 : 16;
+    const struct esmc_message **p = realloc((void *)s->carry,
+                                            nc * sizeof(*p));
+    if(!p)
+      return ESMC_E_NOMEM;
+    s->carry = p;
+    s->carry_cap = nc;
+  }
+  memmove((void *)(s->carry + extra), (const void *)s->carry,
+          s->carry_n * sizeof(*s->carry));
+  memcpy((void *)s->carry, (const void *)(s->msgs + limit),
+         extra * sizeof(*s->carry));
+  s->carry_n += extra;
+  s->n = limit;
+  s->cut = 1;
+  s->bytes = REF_EVENT_OVERHEAD;
+  for(k = 0; k < s->n; k++)
+    s->bytes += ref_sqs_record_len(&q->cfg, s->msgs[k]) + (k > 0 ? 1 : 0);
+  return ESMC_OK;
+}
+
 /* Receives more or invokes, per the batching rules. */
 static esmc_status ref_sqs_continue(struct ref_sqs *q, size_t i)
 {
@@ -390,10 +452,16 @@ static esmc_status ref_sqs_continue(struct ref_sqs *q, size_t i)
     s->state = REF_SLOT_IDLE;
     return ESMC_OK;
   }
-  if(s->n > 0 && (s->cut || s->n >= limit || now >= s->window_end))
+  if(s->n > limit) {
+    esmc_status trc = ref_sqs_trim(q, s, limit);
+    if(trc != ESMC_OK)
+      return trc;
+  }
+  if(s->n > 0 &&
+     (s->cut || s->n >= limit || now >= ref_sqs_window_end(q, s)))
     return ref_sqs_invoke(q, i);
   if(s->n > 0) {
-    esmc_time_ms left = s->window_end - now;
+    esmc_time_ms left = ref_sqs_window_end(q, s) - now;
     wait = (int32_t)((left + 999) / 1000);
     if(wait > REF_SQS_WAIT_S)
       wait = REF_SQS_WAIT_S;
@@ -448,6 +516,32 @@ static esmc_status ref_sqs_fill(struct ref_sqs *q)
   return ESMC_OK;
 }
 
+/* Invokes the held batches, lowest slot first, while MaximumConcurrency
+ * allows; a paused mapping lets them return (GEN-3). */
+static esmc_status ref_sqs_release_held(struct ref_sqs *q)
+{
+  size_t i;
+  esmc_status rc;
+
+  for(i = 0; i < q->nslots; i++) {
+    struct ref_sqs_slot *s = &q->slots[i];
+    if(s->state != REF_SLOT_HELD)
+      continue;
+    if(!q->cfg.enabled) {
+      ref_sqs_slot_clear(s);
+      s->carry_n = 0;
+      s->state = REF_SLOT_IDLE;
+      continue;
+    }
+    if(ref_sqs_inflight(q) >= (size_t)ref_sqs_ceiling(q))
+      break;
+    rc = ref_sqs_invoke(q, i);
+    if(rc != ESMC_OK)
+      return rc;
+  }
+  return ESMC_OK;
+}
+
 static void ref_sqs_back_off(struct ref_sqs *q)
 {
   if(q->target > REF_SQS_FLOOR)
@@ -471,7 +565,7 @@ esmc_status ref_sqs_on_receive_complete(struct ref_sqs *q, esmc_receive rcv,
                                         const struct esmc_receive_result *r)
 {
   struct ref_sqs_slot *s;
-  size_t i = ref_sqs_find_receive(q, rcv), k;
+  size_t i = ref_sqs_find_receive(q, rcv), k, limit;
   int oom = 0;
 
   if(i == SIZE_MAX || !r)
@@ -489,21 +583,27 @@ esmc_status ref_sqs_on_receive_complete(struct ref_sqs *q, esmc_receive rcv,
     return ref_sqs_continue(q, i); /* drops the messages: they return */
   if(r->count >= s->want && r->count > 0)
     q->demand = 1;
+  /* GEN-4: the configuration in force now applies to these messages, even
+   * when the receive began before an update (BatchSize, filters). */
+  limit = ref_sqs_batch_limit(q);
   for(k = 0; k < r->count; k++) {
     const struct esmc_message *m = r->messages[k];
     if(!m)
       continue;
-    if(s->cut) {
-      if(ref_sqs_push(&s->carry, &s->carry_n, &s->carry_cap, m) != 0)
-        return ESMC_E_NOMEM;
-      continue;
-    }
     if(!ref_sqs_matches(q, m)) {
       /* FILTER-8: deleted, never invoked. */
       esmc_status rc = q->host->delete_message(q->host->ctx,
                                                m->receipt_handle);
       if(rc <= ESMC_E_FATAL)
         return rc;
+      continue;
+    }
+    if(s->cut || s->n >= limit) {
+      /* The 6 MB cut, or a BatchSize lowered while the receive was out:
+       * the message opens the next batch. */
+      s->cut = 1;
+      if(ref_sqs_push(&s->carry, &s->carry_n, &s->carry_cap, m) != 0)
+        return ESMC_E_NOMEM;
       continue;
     }
     if(!ref_sqs_add(q, s, m, &oom)) {
@@ -610,6 +710,9 @@ esmc_status ref_sqs_on_invoke_complete(struct ref_sqs *q, esmc_invocation inv,
     return rc;
   ref_sqs_slot_clear(s);
   i = (size_t)(s - q->slots);
+  rc = ref_sqs_release_held(q); /* older batches first */
+  if(rc != ESMC_OK)
+    return rc;
   if(q->cfg.enabled && (i < (size_t)q->target || s->carry_n > 0)) {
     rc = ref_sqs_start(q, i);
     if(rc != ESMC_OK)
@@ -746,6 +849,9 @@ esmc_status ref_sqs_update(struct ref_sqs *q,
     if(q->target > ref_sqs_ceiling(q))
       q->target = ref_sqs_ceiling(q);
   }
+  rc = ref_sqs_release_held(q);
+  if(rc != ESMC_OK)
+    return rc;
   return ref_sqs_fill(q);
 }
 

@@ -93,6 +93,9 @@ struct fake {
   struct finv inv[MAXINV];
   size_t ninv;
   int inflight, max_inflight;
+  esmc_time_ms mark;   /* when set: the watch below starts here */
+  uint32_t max_ask;    /* the largest receive max_messages since mark */
+  int max_after;       /* the most invocations in flight since mark */
   size_t deletes, bad_deletes;
   ffn fn;
   /* Every esmc_message handed out (alive until the end). */
@@ -177,6 +180,8 @@ static esmc_status f_receive(void *ctx, uint32_t max, int32_t wait,
 
   assert_true(max >= 1 && max <= 10);
   assert_true(wait >= 0 && wait <= 20);
+  if(f->mark && f->now >= f->mark && max > f->max_ask)
+    f->max_ask = max;
   *out = ++f->handles;
   e = f_push(f, FEV_RECEIVE, f->now, *out);
   e->deadline = f->now + (esmc_time_ms)wait * 1000;
@@ -249,6 +254,8 @@ static esmc_status f_invoke(void *ctx, const uint8_t *payload, size_t len,
   f->inflight++;
   if(f->inflight > f->max_inflight)
     f->max_inflight = f->inflight;
+  if(f->mark && f->now >= f->mark && f->inflight > f->max_after)
+    f->max_after = f->inflight;
   f_push(f, FEV_INVOKE, f->now, v->h); /* duration set when dispatched */
   return ESMC_OK;
 }
@@ -1144,6 +1151,84 @@ static void test_disable_enable(void **state)
   f_free(f);
 }
 
+/* GEN-4: a BatchSize lowered while receives are out applies to the batches
+ * those receives form: what they return past the new BatchSize opens the
+ * next batch, and later receives ask for no more than the room left. */
+static void test_update_batch_size_in_flight(void **state)
+{
+  struct fake *f = f_new(0, 60);
+  struct esmc_mapping_config c, u;
+  struct esmc_error err;
+  size_t k, total = 0;
+
+  (void)state;
+  f_cfg(&c, ESMC_SOURCE_SQS);
+  f_create(f, &c); /* BatchSize 10: the idle receives ask for 10 */
+  f_run(f, T0 + 5000);
+  assert_int_equal(f->ninv, 0);
+  f_cfg(&u, ESMC_SOURCE_SQS);
+  u.batch_size = 2;
+  memset(&err, 0, sizeof(err));
+  assert_int_equal(f->ad->update(f->mapper, &u, &err), ESMC_OK);
+  f->mark = f->now + 1;
+  f_run(f, T0 + 6000);
+  for(k = 0; k < 7; k++)
+    f_send(f, NULL, 0, 0);
+  f_run(f, T0 + 60000);
+  assert_int_equal(f->ninv, 4);
+  for(k = 0; k < f->ninv; k++) {
+    assert_true(f->inv[k].n <= 2);
+    total += f->inv[k].n;
+  }
+  assert_string_equal(f->inv[0].ids[0], "m-0000");
+  assert_string_equal(f->inv[0].ids[1], "m-0001");
+  assert_int_equal(total, 7);
+  assert_int_equal(f_deleted(f), 7);
+  assert_int_equal(f->bad_deletes, 0);
+  assert_true(f->max_ask >= 1 && f->max_ask <= 2);
+  f_free(f);
+}
+
+/* The first two invocations end at 10 s, the next three at 30 s. */
+static void fn_staggered(const struct finv *inv, size_t k, struct fresp *o)
+{
+  (void)inv;
+  o->outcome = ESMC_INVOKE_OK;
+  o->body = "";
+  o->duration = k < 2 ? 10000 : k < 5 ? 30000 : 1000;
+}
+
+/* SQS-SCALE-1 with GEN-4: a lowered MaximumConcurrency holds new batches
+ * until the invocations in flight drop below it; nothing is lost. */
+static void test_update_max_concurrency_lowered(void **state)
+{
+  struct fake *f = f_new(0, 60);
+  struct esmc_mapping_config c, u;
+  struct esmc_error err;
+  size_t k;
+
+  (void)state;
+  for(k = 0; k < 40; k++)
+    f_send(f, NULL, 0, 0);
+  f->fn = fn_staggered;
+  f_cfg(&c, ESMC_SOURCE_SQS);
+  c.batch_size = 1;
+  c.maximum_concurrency = 5;
+  c.function_timeout_s = 30;
+  f_create(f, &c);
+  f_run(f, T0 + 1000);
+  assert_int_equal(f->inflight, 5);
+  f_cfg(&u, ESMC_SOURCE_SQS);
+  u.maximum_concurrency = 2;
+  memset(&err, 0, sizeof(err));
+  assert_int_equal(f->ad->update(f->mapper, &u, &err), ESMC_OK);
+  f->mark = f->now;
+  f_run(f, T0 + 600000);
+  assert_true(f->max_after >= 1 && f->max_after <= 2);
+  assert_int_equal(f_deleted(f), 40);
+  f_free(f);
+}
+
 static esmc_status try_create(struct esmc_mapping_config *c, int fifo,
                               int32_t vis, struct esmc_error *err)
 {
@@ -1254,6 +1339,8 @@ int main(void)
     cmocka_unit_test(test_fifo_partial_order),
     cmocka_unit_test(test_filter_deletes),
     cmocka_unit_test(test_disable_enable),
+    cmocka_unit_test(test_update_batch_size_in_flight),
+    cmocka_unit_test(test_update_max_concurrency_lowered),
     cmocka_unit_test(test_validation),
     cmocka_unit_test(test_capabilities),
   };
