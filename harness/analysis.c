@@ -21,171 +21,12 @@
 #include "check.h"
 #include "tw.h"
 
-#define JSON_MAX_DEPTH 256
-
-/* ------------------------------------------------------------------------ */
-/* A strict RFC 8259 validator (one value, surrounded by whitespace only).   */
-
-struct scan {
-  const char *s;
-  size_t n;
-  size_t i;
-};
-
 static int is_ws(char c)
 {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static void scan_ws(struct scan *sc)
-{
-  while(sc->i < sc->n && is_ws(sc->s[sc->i]))
-    sc->i++;
-}
-
-static int is_hex(char c)
-{
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-         (c >= 'A' && c <= 'F');
-}
-
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
-
-static int scan_string(struct scan *sc)
-{
-  sc->i++; /* the opening quote */
-  while(sc->i < sc->n) {
-    unsigned char c = (unsigned char)sc->s[sc->i];
-    if(c == '"') {
-      sc->i++;
-      return 0;
-    }
-    if(c < 0x20)
-      return -1;
-    if(c == '\\') {
-      char e;
-      if(++sc->i >= sc->n)
-        return -1;
-      e = sc->s[sc->i];
-      if(e == 'u') {
-        int k;
-        for(k = 1; k <= 4; k++)
-          if(sc->i + (size_t)k >= sc->n || !is_hex(sc->s[sc->i + (size_t)k]))
-            return -1;
-        sc->i += 4;
-      } else if(!strchr("\"\\/bfnrt", e) || e == '\0') {
-        return -1;
-      }
-    }
-    sc->i++;
-  }
-  return -1;
-}
-
-static int scan_number(struct scan *sc)
-{
-  if(sc->i < sc->n && sc->s[sc->i] == '-')
-    sc->i++;
-  if(sc->i >= sc->n || !is_digit(sc->s[sc->i]))
-    return -1;
-  if(sc->s[sc->i] == '0')
-    sc->i++;
-  else
-    while(sc->i < sc->n && is_digit(sc->s[sc->i]))
-      sc->i++;
-  if(sc->i < sc->n && sc->s[sc->i] == '.') {
-    sc->i++;
-    if(sc->i >= sc->n || !is_digit(sc->s[sc->i]))
-      return -1;
-    while(sc->i < sc->n && is_digit(sc->s[sc->i]))
-      sc->i++;
-  }
-  if(sc->i < sc->n && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
-    sc->i++;
-    if(sc->i < sc->n && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
-      sc->i++;
-    if(sc->i >= sc->n || !is_digit(sc->s[sc->i]))
-      return -1;
-    while(sc->i < sc->n && is_digit(sc->s[sc->i]))
-      sc->i++;
-  }
-  return 0;
-}
-
-static int scan_literal(struct scan *sc, const char *lit)
-{
-  size_t k = strlen(lit);
-  if(sc->n - sc->i < k || memcmp(sc->s + sc->i, lit, k) != 0)
-    return -1;
-  sc->i += k;
-  return 0;
-}
-
-static int scan_value(struct scan *sc, int depth)
-{
-  char c;
-  if(depth > JSON_MAX_DEPTH)
-    return -1;
-  scan_ws(sc);
-  if(sc->i >= sc->n)
-    return -1;
-  c = sc->s[sc->i];
-  if(c == '{' || c == '[') {
-    char close = c == '{' ? '}' : ']';
-    sc->i++;
-    scan_ws(sc);
-    if(sc->i < sc->n && sc->s[sc->i] == close) {
-      sc->i++;
-      return 0;
-    }
-    for(;;) {
-      if(c == '{') {
-        scan_ws(sc);
-        if(sc->i >= sc->n || sc->s[sc->i] != '"' || scan_string(sc) != 0)
-          return -1;
-        scan_ws(sc);
-        if(sc->i >= sc->n || sc->s[sc->i] != ':')
-          return -1;
-        sc->i++;
-      }
-      if(scan_value(sc, depth + 1) != 0)
-        return -1;
-      scan_ws(sc);
-      if(sc->i >= sc->n)
-        return -1;
-      if(sc->s[sc->i] == ',') {
-        sc->i++;
-        continue;
-      }
-      if(sc->s[sc->i] != close)
-        return -1;
-      sc->i++;
-      return 0;
-    }
-  }
-  if(c == '"')
-    return scan_string(sc);
-  if(c == 't')
-    return scan_literal(sc, "true");
-  if(c == 'f')
-    return scan_literal(sc, "false");
-  if(c == 'n')
-    return scan_literal(sc, "null");
-  return scan_number(sc);
-}
-
-/* 0 when s[0, n) is exactly one JSON value with optional whitespace. */
-static int json_valid(const char *s, size_t n)
-{
-  struct scan sc;
-  sc.s = s;
-  sc.n = n;
-  sc.i = 0;
-  if(scan_value(&sc, 1) != 0)
-    return -1;
-  scan_ws(&sc);
-  return sc.i == sc.n ? 0 : -1;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Tokens of a validated object or array.                                    */
@@ -508,7 +349,7 @@ static enum esmc_inv_result interpret(const struct esmc_world *w,
     i++;
   if(i == len)
     return ESMC_R_SUCCESS;
-  if(json_valid(body, len) != 0) {
+  if(esmc_json_valid(body, len) != 0) {
     set_why(why, why_size, "the response is not valid JSON: %.*s",
             len > 60 ? 60 : (int)len, body);
     return ESMC_R_FAILURE;
@@ -677,7 +518,7 @@ static void parse_dest(const struct esmc_world *w, const struct esmc_hevent *e,
   d->shard = ESMC_NO_SHARD;
   d->batch_size = -1;
   d->approximate_invoke_count = -1;
-  if(!e->text || json_valid(e->text, e->text_len) != 0) {
+  if(!e->text || esmc_json_valid(e->text, e->text_len) != 0) {
     problem(d, "the failure record is not valid JSON");
     return;
   }
@@ -921,7 +762,7 @@ static void complete(struct esmc_analysis *an, uint8_t *flags,
   case ESMC_INVOKE_OK:
     /* TW-3: a tumbling-window response must hold a state object. */
     if(iv->cfg.tumbling_window_s > 0 &&
-       (!e->text || json_valid(e->text, e->text_len) != 0 ||
+       (!e->text || esmc_json_valid(e->text, e->text_len) != 0 ||
         !esmc_tw_response_state(e->text, e->text_len, NULL, NULL))) {
       iv->result = ESMC_R_FAILURE;
       snprintf(iv->why, sizeof(iv->why),

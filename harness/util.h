@@ -78,6 +78,10 @@ uint64_t esmc_fnv1a(uint64_t h, const void *p, size_t n);
  * (leading zeros ignored). Returns <0, 0, >0. */
 int esmc_seq_cmp(const char *a, const char *b);
 
+/* 0 when s[0, n) is exactly one JSON value (RFC 8259, strict) with optional
+ * surrounding whitespace; -1 otherwise. json_valid.c. */
+int esmc_json_valid(const char *s, size_t n);
+
 /* Read a whole file into a NUL-terminated buffer. Returns 0 or -1 (errno). */
 int esmc_read_file(const char *path, char **out, size_t *len);
 
