@@ -131,10 +131,65 @@ static int32_t pick_age(struct dec *d)
   }
 }
 
+static int is_queue(const struct esmc_scenario *sc)
+{
+  return sc->source == ESMC_SOURCE_SQS || sc->source == ESMC_SOURCE_SQS_FIFO;
+}
+
 static const char *pick_key(struct dec *d)
 {
-  static const char *const keys[] = {"k0", "k1", "k2", "k3"};
-  return keys[R(d, 0, 3)];
+  static const char *const keys[] = {"k0", "k1", "k2", "k3",
+                                     "k4", "k5", "k6", "k7"};
+  /* ParallelizationFactor: more partition keys than batchers. */
+  return keys[R(d, 0, on(d, ESMC_SW_PARALLEL) ? 7 : 3)];
+}
+
+/* FilterCriteria patterns, valid for the source, over the JSON the decoder
+ * writes into record data (Kinesis `data`, SQS `body`: {"k":..,"v":..}) and
+ * DynamoDB images ({"pk":{"S":..},"n":{"N":..}}), so some records match. */
+static const char *const kinesis_filters[] = {
+    "{\"data\":{\"k\":[\"k0\",\"k1\"]}}",
+    "{\"data\":{\"v\":[{\"numeric\":[\">=\",5]}]}}",
+    "{\"data\":{\"k\":[{\"prefix\":\"k\"}]}}",
+    "{\"data\":{\"k\":[{\"anything-but\":[\"k2\"]}]}}",
+    "{\"data\":{\"v\":[{\"numeric\":[\">\",2,\"<=\",7]}]}}",
+    "{\"data\":{\"missing\":[{\"exists\":false}]}}"};
+static const char *const ddb_filters[] = {
+    "{\"eventName\":[\"INSERT\",\"MODIFY\"]}",
+    "{\"eventName\":[\"REMOVE\"]}",
+    "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[\"k0\",\"k3\"]}}}}",
+    "{\"dynamodb\":{\"NewImage\":{\"n\":{\"N\":[{\"numeric\":[\">\",3]}]}}}}",
+    "{\"dynamodb\":{\"OldImage\":{\"pk\":{\"S\":[{\"prefix\":\"k\"}]}}}}"};
+static const char *const sqs_filters[] = {
+    "{\"body\":{\"k\":[\"k0\",\"k1\"]}}",
+    "{\"body\":{\"v\":[{\"numeric\":[\"<\",5]}]}}",
+    "{\"body\":{\"k\":[{\"anything-but\":[\"k1\"]}]}}",
+    "{\"body\":{\"n\":[{\"exists\":true}]}}",
+    "{\"attributes\":{\"MessageGroupId\":[{\"prefix\":\"g\"}]}}"};
+
+static void decode_filters(struct dec *d, struct esmc_config_spec *c)
+{
+  const struct esmc_scenario *sc = d->sc;
+  const char *const *set = kinesis_filters;
+  uint32_t count = COUNT_OF(kinesis_filters), n, k, first;
+  if(sc->source == ESMC_SOURCE_DYNAMODB) {
+    set = ddb_filters;
+    count = COUNT_OF(ddb_filters);
+  } else if(is_queue(sc)) {
+    set = sqs_filters;
+    count = COUNT_OF(sqs_filters) - (sc->source == ESMC_SOURCE_SQS);
+  }
+  n = R(d, 0, 2); /* 0: FilterCriteria with no filters */
+  c->filter_criteria_given = 1;
+  c->filter_patterns = esmc_calloc(n ? n : 1, sizeof(char *));
+  if(!c->filter_patterns) {
+    d->oom = 1;
+    return;
+  }
+  first = R(d, 0, count - 1);
+  for(k = 0; k < n; k++) /* distinct patterns */
+    c->filter_patterns[c->filter_count++] =
+        dup_str(d, set[(first + k) % count]);
 }
 
 static void decode_records(struct dec *d)
@@ -155,6 +210,33 @@ static void decode_records(struct dec *d)
     r->id = dup_fmt(d, "r%u", i + 1);
     at += on(d, ESMC_SW_SPREAD) ? R(d, 0, 20000) : R(d, 0, 50);
     r->at_ms = at;
+    if(is_queue(sc)) {
+      /* A message: a JSON body (filters match on it), the FIFO group as the
+       * partition key, deduplication ids sometimes repeated (FIFO-10). */
+      r->data = (uint8_t *)dup_fmt(d, "{\"n\":%u,\"k\":\"%s\",\"v\":%u}",
+                                   i + 1, key, R(d, 0, 9));
+      if(r->data)
+        r->data_len = strlen((const char *)r->data);
+      if(sc->source == ESMC_SOURCE_SQS_FIFO) {
+        r->group = dup_fmt(d, "g%u", R(d, 0, 3));
+        r->partition_key = r->group ? dup_str(d, r->group) : NULL;
+        if(!sc->queue.content_based_deduplication || esmc_fdp_bool(&d->f))
+          r->deduplication_id =
+              R(d, 0, 3) ? dup_fmt(d, "d%u", i + 1) : dup_fmt(d, "d%u", R(d, 1, i + 1));
+      }
+      if(esmc_fdp_bool(&d->f)) {
+        r->attr_names = esmc_calloc(1, sizeof(char *));
+        r->attr_values = esmc_calloc(1, sizeof(char *));
+        if(!r->attr_names || !r->attr_values) {
+          d->oom = 1;
+          return;
+        }
+        r->attr_names[0] = dup_str(d, "kind");
+        r->attr_values[0] = dup_str(d, key);
+        r->attr_count = 1;
+      }
+      continue;
+    }
     if(on(d, ESMC_SW_SHARDS) && esmc_fdp_bool(&d->f))
       r->shard = (int32_t)R(d, 0, (uint32_t)sc->shard_count - 1);
     if(ddb) {
@@ -172,7 +254,12 @@ static void decode_records(struct dec *d)
     } else {
       size_t len = on(d, ESMC_SW_BIG) ? R(d, 0, 64) : R(d, 0, 8), k, got;
       r->partition_key = dup_str(d, key);
-      if(len) {
+      if(on(d, ESMC_SW_FILTER) && esmc_fdp_bool(&d->f)) {
+        /* JSON data the `data` filters look into. */
+        r->data = (uint8_t *)dup_fmt(d, "{\"k\":\"%s\",\"v\":%u}", key, R(d, 0, 9));
+        if(r->data)
+          r->data_len = strlen((const char *)r->data);
+      } else if(len) {
         r->data = esmc_malloc(len);
         if(!r->data) {
           d->oom = 1;
@@ -213,6 +300,8 @@ static void add_condition(struct dec *d, struct esmc_fn_rule *r)
     }
     if(sc->source == ESMC_SOURCE_DYNAMODB)
       r->keys[0] = dup_fmt(d, "{\"pk\":{\"S\":\"%s\"}}", pick_key(d));
+    else if(sc->source == ESMC_SOURCE_SQS_FIFO)
+      r->keys[0] = dup_fmt(d, "g%u", R(d, 0, 3));
     else
       r->keys[0] = dup_str(d, pick_key(d));
     r->keys_count = 1;
@@ -258,6 +347,8 @@ static void decode_function(struct dec *d)
     allowed[na++] = ESMC_FN_FAIL_ITEMS;
     allowed[na++] = ESMC_FN_OK;
   }
+  if(sc->config.tumbling_window_s > 0)
+    allowed[na++] = ESMC_FN_OK;
   if(on(d, ESMC_SW_TIMEOUT))
     fn->timeout_s = (int32_t)R(d, 1, 4);
   if(esmc_fdp_bool(&d->f))
@@ -279,7 +370,14 @@ static void decode_function(struct dec *d)
     r->action = allowed[R(d, 0, (uint32_t)na - 1)];
     if(esmc_fdp_bool(&d->f))
       r->duration_ms = R(d, 0, 3000);
-    if(r->action == ESMC_FN_OK) {
+    if(r->action == ESMC_FN_OK && sc->config.tumbling_window_s > 0 &&
+       esmc_fdp_bool(&d->f)) {
+      /* A tumbling-window state for the next invocation of the window. */
+      r->response = R(d, 0, 3) ? dup_fmt(d, "{\"state\":{\"n\":%u}}", R(d, 0, 99))
+                               : dup_str(d, "{\"state\":{}}");
+      r->response_len = r->response ? strlen(r->response) : 0;
+      r->response_given = 1;
+    } else if(r->action == ESMC_FN_OK) {
       const char *t = responses[R(d, 0, COUNT_OF(responses) - 1)];
       r->response = dup_str(d, t);
       r->response_len = strlen(t);
@@ -309,6 +407,30 @@ static void decode_function(struct dec *d)
 /* A valid update of one class the swarm allows. */
 static void decode_update(struct dec *d, struct esmc_config_spec *u)
 {
+  if(is_queue(d->sc)) {
+    /* Only what a queue mapping takes, kept valid whatever came before:
+     * batch sizes up to 10, windows of at least 1 s (standard queues). */
+    switch(R(d, 0, 3)) {
+    case 0:
+      u->batch_size = (int32_t)R(d, 1, 10);
+      break;
+    case 1:
+      if(on(d, ESMC_SW_WINDOW) && d->sc->source == ESMC_SOURCE_SQS)
+        u->maximum_batching_window_s = (int32_t)R(d, 1, 5);
+      break;
+    case 2:
+      u->maximum_concurrency = (int32_t)R(d, 2, 20);
+      break;
+    default:
+      if(on(d, ESMC_SW_PARTIAL)) {
+        u->function_response_types_given = 1;
+        u->function_response_types =
+            esmc_fdp_bool(&d->f) ? ESMC_FRT_REPORT_BATCH_ITEM_FAILURES : 0;
+      }
+      break;
+    }
+    return;
+  }
   switch(R(d, 0, 5)) {
   case 0:
     u->batch_size = (int32_t)R(d, 1, 10);
@@ -358,10 +480,106 @@ static struct esmc_case_event *new_event(struct dec *d, int64_t at,
   return e;
 }
 
+/* The shard plan as the loader checks it (spec/case-format.md section 8):
+ * hash-key ranges, open or closed, children numbered after every shard. */
+#define PLAN_MAX 64
+struct plan {
+  uint64_t lo[PLAN_MAX], hi[PLAN_MAX];
+  unsigned char open[PLAN_MAX];
+  uint32_t n;
+};
+
+static void plan_init(struct plan *p, uint32_t shards)
+{
+  uint64_t s = UINT64_MAX / shards;
+  uint32_t i;
+  memset(p, 0, sizeof(*p));
+  for(i = 0; i < shards && i < PLAN_MAX; i++) {
+    p->lo[i] = (uint64_t)i * s;
+    p->hi[i] = i + 1 == shards ? UINT64_MAX : (uint64_t)(i + 1) * s - 1;
+    p->open[i] = 1;
+  }
+  p->n = shards;
+}
+
+static uint32_t plan_open_count(const struct plan *p)
+{
+  uint32_t i, k = 0;
+  for(i = 0; i < p->n; i++)
+    k += p->open[i];
+  return k;
+}
+
+/* The k-th open shard. */
+static uint32_t plan_open_at(const struct plan *p, uint32_t k)
+{
+  uint32_t i;
+  for(i = 0; i < p->n; i++)
+    if(p->open[i] && k-- == 0)
+      return i;
+  return 0;
+}
+
+static uint32_t plan_add(struct plan *p, uint64_t lo, uint64_t hi)
+{
+  p->lo[p->n] = lo;
+  p->hi[p->n] = hi;
+  p->open[p->n] = 1;
+  return p->n++;
+}
+
+/* One valid split, merge or rollover at `at`, or nothing. */
+static void decode_reshard(struct dec *d, struct plan *p, int64_t at)
+{
+  uint32_t a, b, i, kind = R(d, 0, 2);
+  struct esmc_case_event *e;
+  if(p->n + 2 > PLAN_MAX || !plan_open_count(p))
+    return;
+  a = plan_open_at(p, R(d, 0, plan_open_count(p) - 1));
+  if(kind == 1) { /* merge with an open neighbour, lower shard first */
+    for(i = 0; i < p->n; i++)
+      if(p->open[i] && i != a &&
+         ((p->hi[a] != UINT64_MAX && p->hi[a] + 1 == p->lo[i]) ||
+          (p->hi[i] != UINT64_MAX && p->hi[i] + 1 == p->lo[a])))
+        break;
+    if(i == p->n)
+      kind = 0;
+    else {
+      b = p->hi[a] != UINT64_MAX && p->hi[a] + 1 == p->lo[i] ? i : a;
+      a = b == i ? a : i;
+      if((e = new_event(d, at, ESMC_CASE_MERGE)) == NULL)
+        return;
+      e->shards[0] = (int32_t)a;
+      e->shards[1] = (int32_t)b;
+      p->open[a] = p->open[b] = 0;
+      plan_add(p, p->lo[a], p->hi[b]);
+      return;
+    }
+  }
+  if(kind == 0 && p->hi[a] - p->lo[a] >= 1) { /* split at the midpoint */
+    uint64_t mid = p->lo[a] + (p->hi[a] - p->lo[a]) / 2;
+    if((e = new_event(d, at, ESMC_CASE_SPLIT)) == NULL)
+      return;
+    e->shards[0] = (int32_t)a;
+    e->shards[1] = -1;
+    p->open[a] = 0;
+    plan_add(p, p->lo[a], mid);
+    plan_add(p, mid + 1, p->hi[a]);
+    return;
+  }
+  if((e = new_event(d, at, ESMC_CASE_ROLLOVER)) == NULL)
+    return;
+  e->shards[0] = (int32_t)a;
+  e->shards[1] = -1;
+  p->open[a] = 0;
+  plan_add(p, p->lo[a], p->hi[a]);
+}
+
 static void decode_events(struct dec *d)
 {
   struct esmc_scenario *sc = d->sc;
-  uint32_t kinds[4], nk = 0, n, i;
+  uint32_t kinds[5], nk = 0, n, i;
+  struct plan plan;
   int64_t at = sc->create_at_ms;
   if(d->flags & ESMC_DECODE_SHAPE_FREE)
     return;
@@ -373,8 +591,11 @@ static void decode_events(struct dec *d)
     kinds[nk++] = 2;
   if(on(d, ESMC_SW_DEST) && sc->config.on_failure_destination)
     kinds[nk++] = 3;
+  if(on(d, ESMC_SW_RESHARD) && !is_queue(sc))
+    kinds[nk++] = 4;
   if(!nk)
     return;
+  plan_init(&plan, (uint32_t)sc->shard_count);
   n = R(d, 0, 3);
   for(i = 0; i < n && !d->oom; i++) {
     struct esmc_case_event *e;
@@ -394,6 +615,9 @@ static void decode_events(struct dec *d)
       if((e = new_event(d, at, ESMC_CASE_UPDATE)) != NULL)
         e->update.enabled = 1;
       break;
+    case 4:
+      decode_reshard(d, &plan, at);
+      break;
     default:
       new_event(d, at, ESMC_CASE_DESTINATION_DOWN);
       if(esmc_fdp_bool(&d->f)) {
@@ -405,11 +629,65 @@ static void decode_events(struct dec *d)
   }
 }
 
+/* A queue and its mapping: only the parameters SQS takes, valid together
+ * (FIFO: batch size up to 10, no window; standard: a window of at least 1 s
+ * with batch sizes above 10). */
+static void decode_queue_config(struct dec *d)
+{
+  struct esmc_scenario *sc = d->sc;
+  struct esmc_config_spec *c = &sc->config;
+  struct esmc_queue_spec *q = &sc->queue;
+  int fifo = sc->source == ESMC_SOURCE_SQS_FIFO;
+  int shape_free = (d->flags & ESMC_DECODE_SHAPE_FREE) != 0;
+  c->starting_position = ESMC_START_UNSET;
+  /* At least the function timeout (at most 4 s here): AWS rejects a queue
+   * whose visibility timeout is shorter. */
+  q->visibility_timeout_s = (int32_t)R(d, 0, 3) ? (int32_t)R(d, 4, 60) : 30;
+  if(on(d, ESMC_SW_RETRY) || shape_free) /* shape-free: finite redrives */
+    q->max_receive_count = (int32_t)R(d, shape_free ? 1 : 0, 5);
+  if(on(d, ESMC_SW_SPREAD))
+    q->delay_s = (int32_t)R(d, 0, 10);
+  if(fifo)
+    q->content_based_deduplication = esmc_fdp_bool(&d->f);
+  else if(on(d, ESMC_SW_THROTTLE) && !shape_free)
+    q->duplicate_every = (int32_t)R(d, 0, 5);
+  if(on(d, ESMC_SW_POSITION))
+    sc->create_at_ms = R(d, 0, 30000);
+  if(shape_free)
+    c->batch_size = 1;
+  else if(!fifo && (on(d, ESMC_SW_BIG) || on(d, ESMC_SW_WINDOW)) &&
+          esmc_fdp_bool(&d->f)) {
+    c->batch_size = (int32_t)R(d, 11, on(d, ESMC_SW_BIG) ? 200 : 20);
+    c->maximum_batching_window_s = (int32_t)R(d, 1, 10);
+  } else {
+    c->batch_size = (int32_t)R(d, 0, 10);
+    if(!c->batch_size)
+      c->batch_size = ESMC_UNSET;
+    if(!fifo && on(d, ESMC_SW_WINDOW))
+      c->maximum_batching_window_s = (int32_t)R(d, 0, 10);
+  }
+  if(on(d, ESMC_SW_PARTIAL) && R(d, 0, 3)) {
+    c->function_response_types_given = 1;
+    c->function_response_types =
+        R(d, 0, 4) ? ESMC_FRT_REPORT_BATCH_ITEM_FAILURES : 0;
+  }
+  if(esmc_fdp_bool(&d->f))
+    c->maximum_concurrency = (int32_t)R(d, 2, 20);
+  if(on(d, ESMC_SW_TOGGLE))
+    c->enabled = esmc_fdp_bool(&d->f);
+  if(on(d, ESMC_SW_FILTER))
+    decode_filters(d, c);
+}
+
 static void decode_config(struct dec *d)
 {
   struct esmc_scenario *sc = d->sc;
   struct esmc_config_spec *c = &sc->config;
   int shape_free = (d->flags & ESMC_DECODE_SHAPE_FREE) != 0;
+  if(is_queue(sc)) {
+    decode_queue_config(d);
+    return;
+  }
   c->starting_position = ESMC_START_TRIM_HORIZON;
   if(on(d, ESMC_SW_POSITION)) {
     sc->create_at_ms = R(d, 0, 30000);
@@ -447,6 +725,13 @@ static void decode_config(struct dec *d)
         dup_str(d, destinations[R(d, 0, COUNT_OF(destinations) - 1)]);
   if(on(d, ESMC_SW_TOGGLE))
     c->enabled = esmc_fdp_bool(&d->f);
+  /* Tumbling windows do not combine with ParallelizationFactor > 1 (TW-9). */
+  if(on(d, ESMC_SW_TUMBLING) && !shape_free && esmc_fdp_bool(&d->f))
+    c->tumbling_window_s = (int32_t)R(d, 1, 60);
+  else if(on(d, ESMC_SW_PARALLEL))
+    c->parallelization_factor = (int32_t)R(d, 2, 10);
+  if(on(d, ESMC_SW_FILTER))
+    decode_filters(d, c);
 }
 
 int esmc_fuzz_decode(const uint8_t *data, size_t size, unsigned flags,
@@ -462,7 +747,14 @@ int esmc_fuzz_decode(const uint8_t *data, size_t size, unsigned flags,
   d.sc = sc;
   d.flags = flags;
   esmc_scenario_init(sc);
-  d.sw = R(&d, 0, ESMC_SW_ALL);
+  /* The extension prefix (fuzz_decode.h) off the head, then the mask. */
+  if(d.f.n >= 3 && d.f.p[0] == ESMC_SW_EXT_MAGIC0 &&
+     d.f.p[1] == ESMC_SW_EXT_MAGIC1) {
+    d.sw = ((uint32_t)d.f.p[2] << 17) & ESMC_SW_EXT_ALL;
+    d.f.p += 3;
+    d.f.n -= 3;
+  }
+  d.sw |= R(&d, 0, ESMC_SW_ALL);
   if(swarm)
     *swarm = d.sw;
   sc->id = dup_str(&d, "fuzz");
@@ -476,7 +768,11 @@ int esmc_fuzz_decode(const uint8_t *data, size_t size, unsigned flags,
     sc->tags[sc->tag_count++] = dup_str(&d, "fuzz");
   }
   sc->source = on(&d, ESMC_SW_DYNAMODB) ? ESMC_SOURCE_DYNAMODB : ESMC_SOURCE_KINESIS;
-  if(on(&d, ESMC_SW_SHARDS))
+  if(on(&d, ESMC_SW_FIFO))
+    sc->source = ESMC_SOURCE_SQS_FIFO;
+  else if(on(&d, ESMC_SW_SQS))
+    sc->source = ESMC_SOURCE_SQS;
+  if(on(&d, ESMC_SW_SHARDS) && !is_queue(sc))
     sc->shard_count = (int32_t)R(&d, 2, 4);
   if(sc->source == ESMC_SOURCE_DYNAMODB) {
     esmc_free(sc->stream_view_type);
@@ -489,6 +785,16 @@ int esmc_fuzz_decode(const uint8_t *data, size_t size, unsigned flags,
     decode_function(&d);
   if(!d.oom)
     decode_events(&d);
+  /* A record at or after the first reshard goes by its hash key (its
+   * explicit shard may be closed by then). */
+  for(i = 0; i < sc->event_count; i++)
+    if(sc->events[i].kind >= ESMC_CASE_SPLIT) {
+      size_t j;
+      for(j = 0; j < sc->record_count; j++)
+        if(sc->records[j].at_ms >= sc->events[i].at_ms)
+          sc->records[j].shard = -1;
+      break;
+    }
   /* A bounded horizon keeps endless retries and polling cheap: the
    * scripted part plus one to ten minutes; shape-free runs get fifteen, time
    * for both adapters to finish their (finite) retries. */
@@ -545,7 +851,10 @@ uint64_t esmc_scenario_needs(const struct esmc_scenario *sc)
 {
   uint64_t need = config_needs(&sc->config);
   size_t i;
-  need |= sc->source == ESMC_SOURCE_DYNAMODB ? ESMC_CAP_DYNAMODB : ESMC_CAP_KINESIS;
+  need |= sc->source == ESMC_SOURCE_DYNAMODB   ? ESMC_CAP_DYNAMODB
+          : sc->source == ESMC_SOURCE_SQS      ? ESMC_CAP_SQS
+          : sc->source == ESMC_SOURCE_SQS_FIFO ? ESMC_CAP_SQS_FIFO
+                                               : ESMC_CAP_KINESIS;
   for(i = 0; i < sc->event_count; i++) {
     if(sc->events[i].kind == ESMC_CASE_UPDATE)
       need |= ESMC_CAP_UPDATE | config_needs(&sc->events[i].update);
@@ -564,6 +873,16 @@ uint64_t esmc_scenario_needs(const struct esmc_scenario *sc)
 /* ------------------------------------------------------------------------ */
 /* The oracle run.                                                           */
 
+static const char *source_name(const struct esmc_scenario *sc)
+{
+  switch(sc->source) {
+  case ESMC_SOURCE_DYNAMODB: return "dynamodb";
+  case ESMC_SOURCE_SQS: return "sqs";
+  case ESMC_SOURCE_SQS_FIFO: return "sqs_fifo";
+  default: return "kinesis";
+  }
+}
+
 int esmc_fuzz_check(const struct esmc_scenario *sc, const struct esmc_adapter *a,
                     uint64_t run_seed, struct esmc_fuzz_finding *f)
 {
@@ -577,7 +896,7 @@ int esmc_fuzz_check(const struct esmc_scenario *sc, const struct esmc_adapter *a
   memset(&ro, 0, sizeof(ro));
   ro.adapter = a;
   ro.seed = run_seed;
-  f->source = sc->source == ESMC_SOURCE_DYNAMODB ? "dynamodb" : "kinesis";
+  f->source = source_name(sc);
   rc = esmc_run_case_world(&ro, sc, &r, NULL);
   f->verdict = r.verdict;
   f->digest = r.digest;
@@ -628,6 +947,10 @@ static void free_record(struct esmc_case_record *r)
   esmc_free(r->keys_json);
   esmc_free(r->new_image_json);
   esmc_free(r->old_image_json);
+  esmc_free(r->group);
+  esmc_free(r->deduplication_id);
+  free_strv(r->attr_names, r->attr_count);
+  free_strv(r->attr_values, r->attr_count);
 }
 
 static void free_rule(struct esmc_fn_rule *r)
@@ -735,7 +1058,7 @@ static int simplify_rule(struct esmc_fn_rule *r, unsigned step)
   }
 }
 
-#define CONFIG_STEPS 14
+#define CONFIG_STEPS 17
 static int simplify_config(struct esmc_scenario *sc, unsigned step)
 {
   struct esmc_config_spec *c = &sc->config;
@@ -762,7 +1085,7 @@ static int simplify_config(struct esmc_scenario *sc, unsigned step)
   case 6: RESET(enabled, ESMC_UNSET);
   case 7: RESET(batch_size, ESMC_UNSET);
   case 8:
-    if(c->starting_position == ESMC_START_TRIM_HORIZON)
+    if(c->starting_position == ESMC_START_TRIM_HORIZON || is_queue(sc))
       return 0;
     c->starting_position = ESMC_START_TRIM_HORIZON;
     c->starting_position_timestamp_given = 0;
@@ -790,7 +1113,19 @@ static int simplify_config(struct esmc_scenario *sc, unsigned step)
       return 0;
     sc->function.default_duration_ms = 10;
     return 1;
+  case 13: RESET(parallelization_factor, ESMC_UNSET);
+  case 14: RESET(tumbling_window_s, ESMC_UNSET);
+  case 15:
+    if(!c->filter_criteria_given)
+      return 0;
+    free_strv(c->filter_patterns, c->filter_count);
+    c->filter_patterns = NULL;
+    c->filter_count = 0;
+    c->filter_criteria_given = 0;
+    return 1;
   default:
+    if(is_queue(sc)) /* a message body must not be empty */
+      return 0;
     for(i = 0; i < sc->record_count; i++)
       if(sc->records[i].data_len) {
         esmc_free(sc->records[i].data);
@@ -940,7 +1275,9 @@ static int describe(struct esmc_scenario *sc, const char *id, const char *proper
   const char *rules = p && p->rules[0] ? p->rules
                       : strcmp(property, "verdict-timeout") == 0 ? "LIVE-1"
                                                                   : "GEN-1";
-  const char *src = sc->source == ESMC_SOURCE_DYNAMODB ? "dynamodb" : "kinesis";
+  const char *src = source_name(sc);
+  /* Tags are [a-z0-9-]+. */
+  const char *tag = sc->source == ESMC_SOURCE_SQS_FIFO ? "sqs-fifo" : src;
   struct esmc_buf b;
   const char *q;
   size_t n = 1;
@@ -972,7 +1309,7 @@ static int describe(struct esmc_scenario *sc, const char *id, const char *proper
   sc->tag_count = 0;
   if(sc->tags) {
     sc->tags[sc->tag_count++] = esmc_strdup("fuzz");
-    sc->tags[sc->tag_count++] = esmc_strdup(src);
+    sc->tags[sc->tag_count++] = esmc_strdup(tag);
   }
   sc->requires = esmc_scenario_needs(sc);
   return sc->id && sc->description && sc->rules && sc->tags ? 0 : -1;

@@ -50,6 +50,19 @@ size_t esmc_fdp_bytes(struct esmc_fdp *f, uint8_t *out, size_t max);
 #define ESMC_SW_POSITION (1u << 15)  /* LATEST / AT_TIMESTAMP, late create */
 #define ESMC_SW_BIG (1u << 16)       /* larger batches and record counts */
 #define ESMC_SW_ALL ((1u << 17) - 1)
+/* Extension classes (bits 17..22). They come from a 3-byte head prefix
+ * ESMC_SW_EXT_MAGIC0, ESMC_SW_EXT_MAGIC1, mask byte (bits 0..5 = classes
+ * 17..22), so inputs without the prefix (the older corpus, short inputs)
+ * decode exactly as before with every extension class off. */
+#define ESMC_SW_SQS (1u << 17)       /* SQS standard queue (source sqs) */
+#define ESMC_SW_FIFO (1u << 18)      /* SQS FIFO queue (wins over SQS) */
+#define ESMC_SW_FILTER (1u << 19)    /* FilterCriteria, JSON record data */
+#define ESMC_SW_PARALLEL (1u << 20)  /* ParallelizationFactor 2..10 */
+#define ESMC_SW_TUMBLING (1u << 21)  /* tumbling windows, state responses */
+#define ESMC_SW_RESHARD (1u << 22)   /* split / merge / rollover events */
+#define ESMC_SW_EXT_ALL (((1u << 23) - 1) & ~ESMC_SW_ALL)
+#define ESMC_SW_EXT_MAGIC0 0xE5u
+#define ESMC_SW_EXT_MAGIC1 0xC7u
 
 /* Decode flags. */
 #define ESMC_DECODE_SHAPE_FREE 1u /* function outcomes that do not depend on
@@ -72,7 +85,7 @@ struct esmc_fuzz_finding {
   enum esmc_verdict verdict;
   char property[64];  /* first MUST violation, else first SHOULD, else
                          "verdict-<name>" for error/timeout/crash */
-  const char *source; /* "kinesis" or "dynamodb" */
+  const char *source; /* "kinesis", "dynamodb", "sqs" or "sqs_fifo" */
   char message[600];
   uint64_t digest;    /* history digest */
 };

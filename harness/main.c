@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
     "  explain  run one case and print its timeline and verdict\n" \
     "  coverage list the cases that cite each spec rule\n" \
     "  fuzz-to-case  turn a fuzz input into a minimal JSON case\n" \
+    "  mutants  run the corpus against seeded-bug mutants of the reference\n" \
     "\n" \
     "Run 'esmcheck <command> --help' for the options of a command.\n" \
     "esmcheck " ESMC_VERSION ", specification " ESMC_SPEC_VERSION \
@@ -754,6 +756,487 @@ static int cmd_fuzz_to_case(int argc, char **argv)
 }
 /* ---- end of fuzz-to-case ------------------------------------------------ */
 
+/* ---- mutants: suite adequacy (issue 7; reference/ref_mutant.h) ---------- */
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ref_mutant.h"
+
+static const char *const usage_mutants =
+    "usage: esmcheck mutants [--cases DIR] [--report DIR] [--filter MUTANT]...\n"
+    "                        [--seed N] [--fuzz-budget N] [--max-kills N]\n"
+    "                        [--no-fork] [--timeout SECONDS] [--quiet]\n"
+    "\n"
+    "Runs the corpus against every seeded-bug mutant of the reference mapper\n"
+    "(reference/ref_mutant.h; selected through ESMC_REF_MUTANT) and writes\n"
+    "DIR/mutants.json (default DIR: esmcheck-report): for each mutant whether\n"
+    "the corpus kills it, by which cases and properties, and the score.\n"
+    "\n"
+    "  --filter M       only mutant M (a name or number); repeat for several\n"
+    "  --seed N         the run's seed (default 20241)\n"
+    "  --fuzz-budget N  also measure how many scenario-fuzzer inputs (seeded\n"
+    "                   PRNG, harness/fuzz_decode.h) find each mutant: median\n"
+    "                   over 3 seeds, at most N inputs each (default 0: skip)\n"
+    "  --max-kills N    stop a mutant's corpus run after N killing cases\n"
+    "                   (default 3; 0: run the whole corpus)\n"
+    "  --no-fork        run cases in this process (no crash isolation)\n"
+    "  --timeout S      wall-clock limit per isolated case (default 60)\n"
+    "  --quiet          print only the table's survivors and the score\n"
+    "\n"
+    "A case the unmutated reference does not pass never counts as a kill.\n"
+    "Exit status: 0 when every mutant is killed, 1 when one survives, 2 for\n"
+    "usage errors, 99 when esmcheck itself failed.\n";
+
+#define MUT_KILLERS_MAX 8
+#define MUT_FUZZ_SEEDS 3
+
+struct mut_kill {
+  char *case_id;
+  char property[64];
+};
+
+struct mut_result {
+  const struct ref_mutant_info *info;
+  struct mut_kill kills[MUT_KILLERS_MAX];
+  size_t nkills;
+  size_t ran;              /* cases run against the mutant */
+  double wall_s;
+  long fuzz[MUT_FUZZ_SEEDS]; /* inputs to the first violation; -1 none */
+  long fuzz_median;          /* -1: not found within the budget */
+  int fuzz_status;           /* 0 not run, 1 measured, -1 the search failed */
+};
+
+static double mut_clock(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* splitmix64: the fuzz inputs' deterministic generator. */
+static uint64_t mut_rand(uint64_t *s)
+{
+  uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+
+static void mut_select(int id)
+{
+  const struct ref_mutant_info *mi = ref_mutant_info(id);
+  setenv("ESMC_REF_MUTANT", mi ? mi->name : "none", 1);
+  ref_mutant_from_env();
+}
+
+/* Decodes input and judges it against the linked reference under the
+ * selected mutant: 1 violation, 0 pass, -1 harness failure. */
+static int mut_fuzz_one(const uint8_t *data, size_t len,
+                        const struct esmc_adapter *a)
+{
+  struct esmc_scenario sc;
+  struct esmc_fuzz_finding f;
+  int rc;
+  if(esmc_fuzz_decode(data, len, 0, &sc, NULL))
+    return -1;
+  rc = esmc_fuzz_check(&sc, a, ESMC_FUZZ_RUN_SEED, &f);
+  esmc_scenario_free(&sc);
+  return rc;
+}
+
+/* Inputs the fuzzer needs to find mutant id from PRNG seed: inputs are
+ * random byte strings of 0..511 bytes; an input counts once it shows a
+ * violation under the mutant and none under the reference. -1 when not
+ * found within budget. */
+static long mut_fuzz_search(int id, uint64_t seed, long budget,
+                            const struct esmc_adapter *a)
+{
+  uint8_t data[512];
+  uint64_t st = seed;
+  long n;
+  for(n = 1; n <= budget; n++) {
+    size_t len = (size_t)(mut_rand(&st) % sizeof(data)), i;
+    int hit;
+    for(i = 0; i < len; i++)
+      data[i] = (uint8_t)mut_rand(&st);
+#ifdef ESMC_SW_EXT_MAGIC0
+    /* Half the inputs open the decoder's extension classes (SQS, FIFO,
+     * filters, parallelization, tumbling windows, resharding). */
+    if(len >= 3 && (data[2] & 0x80u)) {
+      data[0] = ESMC_SW_EXT_MAGIC0;
+      data[1] = ESMC_SW_EXT_MAGIC1;
+    }
+#endif
+    mut_select(id);
+    hit = mut_fuzz_one(data, len, a);
+    if(hit == 1) {
+      mut_select(0);
+      hit = mut_fuzz_one(data, len, a) == 0;
+    } else {
+      hit = 0;
+    }
+    if(hit)
+      return n;
+  }
+  return -1;
+}
+
+static int mut_cmp_long(const void *pa, const void *pb)
+{
+  long a = *(const long *)pa, b = *(const long *)pb;
+  if(a < 0)
+    a = LONG_MAX;
+  if(b < 0)
+    b = LONG_MAX;
+  return (a > b) - (a < b);
+}
+
+/* The fuzz figures of one mutant, measured in a forked child so a mutant
+ * that crashes or hangs the in-process run cannot take esmcheck down. */
+static void mut_fuzz(struct mut_result *m, uint64_t seed, long budget,
+                     const struct esmc_adapter *a)
+{
+  long out[MUT_FUZZ_SEEDS], sorted[MUT_FUZZ_SEEDS];
+  int fd[2], status = 0, k;
+  pid_t pid;
+  size_t got = 0;
+  if(pipe(fd)) {
+    m->fuzz_status = -1;
+    return;
+  }
+  fflush(stdout);
+  pid = fork();
+  if(pid < 0) {
+    close(fd[0]);
+    close(fd[1]);
+    m->fuzz_status = -1;
+    return;
+  }
+  if(pid == 0) {
+    close(fd[0]);
+    for(k = 0; k < MUT_FUZZ_SEEDS; k++)
+      out[k] = mut_fuzz_search(m->info->id,
+                               seed * 1000003u + (uint64_t)k * 7919u + 1u,
+                               budget, a);
+    if(write(fd[1], out, sizeof(out)) != (ssize_t)sizeof(out))
+      _exit(1);
+    _exit(0);
+  }
+  close(fd[1]);
+  while(got < sizeof(out)) {
+    ssize_t r = read(fd[0], (char *)out + got, sizeof(out) - got);
+    if(r <= 0)
+      break;
+    got += (size_t)r;
+  }
+  close(fd[0]);
+  waitpid(pid, &status, 0);
+  if(got != sizeof(out) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    m->fuzz_status = -1;
+    return;
+  }
+  memcpy(m->fuzz, out, sizeof(out));
+  memcpy(sorted, out, sizeof(out));
+  qsort(sorted, MUT_FUZZ_SEEDS, sizeof(long), mut_cmp_long);
+  m->fuzz_median = sorted[MUT_FUZZ_SEEDS / 2];
+  m->fuzz_status = 1;
+}
+
+static void mut_kill_property(const struct esmc_case_result *r, char *out,
+                              size_t n)
+{
+  size_t k;
+  for(k = 0; k < r->violations.n; k++)
+    if(r->violations.v[k].level == ESMC_MUST) {
+      snprintf(out, n, "%s", r->violations.v[k].property);
+      return;
+    }
+  if(r->violations.n > 0)
+    snprintf(out, n, "%s", r->violations.v[0].property);
+  else
+    snprintf(out, n, "verdict-%s", esmc_verdict_name(r->verdict));
+}
+
+static void mut_write_json(struct esmc_buf *b, const struct mut_result *res,
+                           size_t n, size_t killed, uint64_t seed,
+                           long budget, size_t ncases,
+                           const struct esmc_case_result *base, size_t nbase)
+{
+  size_t i, k;
+  esmc_buf_printf(b, "{\n  \"tool\": \"esmcheck\",\n  \"version\": \"%s\",\n"
+                  "  \"seed\": %" PRIu64 ",\n  \"cases\": %zu,\n"
+                  "  \"fuzz_budget\": %ld,\n  \"fuzz_seeds\": %d,\n"
+                  "  \"killed\": %zu,\n  \"total\": %zu,\n"
+                  "  \"score\": %.4f,\n  \"baseline_failures\": [",
+                  ESMC_VERSION, seed, ncases, budget,
+                  budget > 0 ? MUT_FUZZ_SEEDS : 0, killed, n,
+                  n ? (double)killed / (double)n : 1.0);
+  for(i = 0, k = 0; i < nbase; i++) {
+    if(!esmc_verdict_is_failure(base[i].verdict))
+      continue;
+    esmc_buf_puts(b, k++ ? ", " : "");
+    esmc_buf_json_str(b, base[i].id, strlen(base[i].id));
+  }
+  esmc_buf_puts(b, "],\n  \"mutants\": [");
+  for(i = 0; i < n; i++) {
+    const struct mut_result *m = &res[i];
+    esmc_buf_printf(b, "%s\n    {\"id\": %d, \"name\": ", i ? "," : "",
+                    m->info->id);
+    esmc_buf_json_str(b, m->info->name, strlen(m->info->name));
+    esmc_buf_puts(b, ", \"feature\": ");
+    esmc_buf_json_str(b, m->info->feature, strlen(m->info->feature));
+    esmc_buf_puts(b, ",\n     \"description\": ");
+    esmc_buf_json_str(b, m->info->description, strlen(m->info->description));
+    esmc_buf_printf(b, ",\n     \"killed\": %s, \"cases_run\": %zu, "
+                    "\"wall_s\": %.3f,\n     \"killed_by\": [",
+                    m->nkills ? "true" : "false", m->ran, m->wall_s);
+    for(k = 0; k < m->nkills; k++) {
+      esmc_buf_puts(b, k ? ", {\"case\": " : "{\"case\": ");
+      esmc_buf_json_str(b, m->kills[k].case_id, strlen(m->kills[k].case_id));
+      esmc_buf_puts(b, ", \"property\": ");
+      esmc_buf_json_str(b, m->kills[k].property, strlen(m->kills[k].property));
+      esmc_buf_puts(b, "}");
+    }
+    esmc_buf_puts(b, "],\n     \"survived_reason\": ");
+    if(m->nkills)
+      esmc_buf_puts(b, "null");
+    else
+      esmc_buf_printf(b, "\"no case of %zu failed against the mutant\"",
+                      m->ran);
+    esmc_buf_puts(b, ",\n     \"fuzz\": ");
+    if(m->fuzz_status == 0) {
+      esmc_buf_puts(b, "null");
+    } else if(m->fuzz_status < 0) {
+      esmc_buf_puts(b, "{\"error\": \"the fuzz search failed\"}");
+    } else {
+      esmc_buf_printf(b, "{\"budget\": %ld, \"inputs_per_seed\": [", budget);
+      for(k = 0; k < MUT_FUZZ_SEEDS; k++) {
+        if(m->fuzz[k] < 0)
+          esmc_buf_printf(b, "%snull", k ? ", " : "");
+        else
+          esmc_buf_printf(b, "%s%ld", k ? ", " : "", m->fuzz[k]);
+      }
+      if(m->fuzz_median < 0)
+        esmc_buf_puts(b, "], \"median_inputs\": null, \"found\": false}");
+      else
+        esmc_buf_printf(b, "], \"median_inputs\": %ld, \"found\": true}",
+                        m->fuzz_median);
+    }
+    esmc_buf_puts(b, "}");
+  }
+  esmc_buf_puts(b, "\n  ]\n}\n");
+}
+
+static int cmd_mutants(int argc, char **argv)
+{
+  const char *cases = "cases", *report = "esmcheck-report";
+  const char *filters[64];
+  size_t nf = 0, i, j, k, n = 0, killed = 0, max_kills = 3, *order;
+  uint64_t seed = DEFAULT_SEED, budget = 0;
+  int isolate = 1, quiet = 0, rc = 0;
+  double timeout_s = 60, t0 = mut_clock();
+  struct corpus c;
+  struct esmc_loaded_adapter la;
+  struct esmc_run_opts ro;
+  struct esmc_case_result *base;
+  struct mut_result *res;
+  struct esmc_buf out;
+  char path[4096];
+  FILE *fp;
+  for(i = 0; i < (size_t)argc; i++) {
+    const char *a = argv[i], *v = i + 1 < (size_t)argc ? argv[i + 1] : NULL;
+    uint64_t u;
+    if(strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(usage_mutants, stdout);
+      return 0;
+    } else if(strcmp(a, "--no-fork") == 0) {
+      isolate = 0;
+      continue;
+    } else if(strcmp(a, "--quiet") == 0) {
+      quiet = 1;
+      continue;
+    }
+    if(!v || a[0] != '-') {
+      fprintf(stderr, "esmcheck mutants: bad argument '%s'\n\n%s", a,
+              usage_mutants);
+      return EXIT_USAGE;
+    }
+    i++;
+    if(strcmp(a, "--cases") == 0) {
+      cases = v;
+    } else if(strcmp(a, "--report") == 0) {
+      report = v;
+    } else if(strcmp(a, "--filter") == 0 && nf < 64) {
+      if(ref_mutant_lookup(v) <= 0) {
+        fprintf(stderr, "esmcheck mutants: no mutant '%s'\n", v);
+        return EXIT_USAGE;
+      }
+      filters[nf++] = v;
+    } else if(strcmp(a, "--timeout") == 0) {
+      char *end;
+      timeout_s = strtod(v, &end);
+      if(*end || timeout_s <= 0) {
+        fprintf(stderr, "esmcheck mutants: bad --timeout '%s'\n", v);
+        return EXIT_USAGE;
+      }
+    } else if((strcmp(a, "--seed") == 0 || strcmp(a, "--fuzz-budget") == 0 ||
+               strcmp(a, "--max-kills") == 0) && parse_u64(v, &u) == 0 &&
+              u <= (UINT64_C(1) << 53) - 1) {
+      if(a[2] == 's')
+        seed = u;
+      else if(a[2] == 'f')
+        budget = u > 1000000 ? 1000000 : u;
+      else
+        max_kills = (size_t)u;
+    } else {
+      fprintf(stderr, "esmcheck mutants: bad option %s %s\n\n%s", a, v,
+              usage_mutants);
+      return EXIT_USAGE;
+    }
+  }
+  if(load_corpus(cases, NULL, 0, &c))
+    return EXIT_USAGE;
+  if(c.nbad) {
+    for(i = 0; i < c.nbad; i++)
+      fprintf(stderr, "%s\n", c.bad[i].reason);
+    free_corpus(&c);
+    return EXIT_USAGE;
+  }
+  mut_select(0);
+  if(esmc_adapter_load("reference", &la)) {
+    fprintf(stderr, "esmcheck: %s\n", la.error);
+    free_corpus(&c);
+    return EXIT_HARNESS;
+  }
+  base = esmc_calloc(c.n + 1, sizeof(*base));
+  res = esmc_calloc((size_t)ref_mutant_count() + 1, sizeof(*res));
+  order = esmc_calloc(c.n + 1, sizeof(*order));
+  if(!base || !res || !order) {
+    esmc_free(order);
+    esmc_free(base);
+    esmc_free(res);
+    esmc_adapter_unload(&la);
+    free_corpus(&c);
+    return EXIT_HARNESS;
+  }
+  memset(&ro, 0, sizeof(ro));
+  ro.adapter = la.a;
+  ro.seed = seed;
+  ro.isolate = isolate;
+  ro.timeout_s = timeout_s;
+  ro.memory_limit_mb = 4096;
+  printf("esmcheck %s: %d mutant(s) of the reference, %zu case(s), seed %"
+         PRIu64 "%s\n", ESMC_VERSION, ref_mutant_count(), c.n, seed,
+         isolate ? "" : ", in process");
+  /* The baseline: cases the unmutated reference fails kill nothing. */
+  for(i = 0; i < c.n; i++) {
+    esmc_run_case(&ro, &c.sc[i], &base[i]);
+    if(esmc_verdict_is_failure(base[i].verdict))
+      fprintf(stderr, "esmcheck mutants: %s is %s without a mutant; it "
+              "counts for no mutant\n", base[i].id,
+              esmc_verdict_name(base[i].verdict));
+  }
+  for(j = 1; j <= (size_t)ref_mutant_count(); j++) {
+    struct mut_result *m = &res[n];
+    double ts = mut_clock();
+    if(nf) {
+      size_t f;
+      for(f = 0; f < nf && ref_mutant_lookup(filters[f]) != (int)j; f++)
+        ;
+      if(f == nf)
+        continue;
+    }
+    m->info = ref_mutant_info((int)j);
+    n++;
+    mut_select((int)j);
+    /* Cases tagged with the mutant's feature first: with --max-kills the
+     * run usually stops early. */
+    for(i = 0, k = 0; i < c.n; i++)
+      if(matches(&c.sc[i], (char **)&m->info->feature, 1))
+        order[k++] = i;
+    for(i = 0; i < c.n; i++)
+      if(!matches(&c.sc[i], (char **)&m->info->feature, 1))
+        order[k++] = i;
+    for(k = 0; k < c.n && (max_kills == 0 || m->nkills < max_kills); k++) {
+      struct esmc_case_result r;
+      i = order[k];
+      if(esmc_verdict_is_failure(base[i].verdict))
+        continue;
+      esmc_run_case(&ro, &c.sc[i], &r);
+      m->ran++;
+      if(esmc_verdict_is_failure(r.verdict) && m->nkills < MUT_KILLERS_MAX) {
+        m->kills[m->nkills].case_id = esmc_strdup(c.sc[i].id);
+        mut_kill_property(&r, m->kills[m->nkills].property,
+                          sizeof(m->kills[m->nkills].property));
+        m->nkills++;
+      }
+      esmc_case_result_free(&r);
+    }
+    mut_select(0);
+    m->wall_s = mut_clock() - ts;
+    killed += m->nkills > 0;
+    if(budget > 0)
+      mut_fuzz(m, seed, (long)budget, la.a);
+  }
+  mut_select(0);
+  printf("%-3s %-34s %-8s %-44s %s\n", "id", "mutant", "verdict",
+         "first killer (property)", budget ? "fuzz inputs (median)" : "");
+  for(i = 0; i < n; i++) {
+    const struct mut_result *m = &res[i];
+    char killer[160], fz[64] = "";
+    if(quiet && m->nkills)
+      continue;
+    if(m->nkills)
+      snprintf(killer, sizeof(killer), "%s (%s)", m->kills[0].case_id,
+               m->kills[0].property);
+    else
+      snprintf(killer, sizeof(killer), "-");
+    if(m->fuzz_status < 0)
+      snprintf(fz, sizeof(fz), "search failed");
+    else if(m->fuzz_status > 0 && m->fuzz_median < 0)
+      snprintf(fz, sizeof(fz), "not found within %" PRIu64, budget);
+    else if(m->fuzz_status > 0)
+      snprintf(fz, sizeof(fz), "%ld", m->fuzz_median);
+    printf("%-3d %-34s %-8s %-44s %s\n", m->info->id, m->info->name,
+           m->nkills ? "killed" : "SURVIVED", killer, fz);
+  }
+  printf("killed %zu/%zu (%.0f%%) in %.1f s\n", killed, n,
+         n ? 100.0 * (double)killed / (double)n : 100.0, mut_clock() - t0);
+  esmc_buf_init(&out);
+  mut_write_json(&out, res, n, killed, seed, (long)budget, c.n, base, c.n);
+  snprintf(path, sizeof(path), "%s/mutants.json", report);
+  if((mkdir(report, 0777) != 0 && errno != EEXIST) ||
+     !(fp = fopen(path, "w"))) {
+    fprintf(stderr, "esmcheck: cannot write %s: %s\n", path, strerror(errno));
+    rc = EXIT_HARNESS;
+  } else {
+    if(fwrite(out.data, 1, out.len, fp) != out.len)
+      rc = EXIT_HARNESS;
+    if(fclose(fp) != 0)
+      rc = EXIT_HARNESS;
+    if(rc == 0)
+      printf("report: %s\n", path);
+  }
+  if(rc == 0)
+    rc = killed == n ? 0 : 1;
+  esmc_buf_free(&out);
+  for(i = 0; i < n; i++)
+    for(j = 0; j < res[i].nkills; j++)
+      esmc_free(res[i].kills[j].case_id);
+  for(i = 0; i < c.n; i++)
+    esmc_case_result_free(&base[i]);
+  esmc_free(order);
+  esmc_free(base);
+  esmc_free(res);
+  esmc_adapter_unload(&la);
+  free_corpus(&c);
+  return rc;
+}
+/* ---- end of mutants ----------------------------------------------------- */
+
+
 int main(int argc, char **argv)
 {
   const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -778,6 +1261,8 @@ int main(int argc, char **argv)
     return cmd_coverage(argc - 2, argv + 2);
   if(strcmp(cmd, "fuzz-to-case") == 0)
     return cmd_fuzz_to_case(argc - 2, argv + 2);
+  if(strcmp(cmd, "mutants") == 0) /* issue 7 */
+    return cmd_mutants(argc - 2, argv + 2);
   fprintf(stderr, "esmcheck: unknown command '%s'\n\n", cmd);
   fprintf(stderr, USAGE_MAIN, ESMC_ABI_VERSION);
   return EXIT_USAGE;

@@ -58,6 +58,7 @@ struct proxy {
   struct esmc_proxy_opts o;
   char *name, *version;
   FILE *transcript;
+  int protocol;               /* agreed in the handshake of esmc_proxy_open */
 
   /* The process. */
   pid_t pid;
@@ -600,6 +601,7 @@ static const struct vfield v_error[] = {{"code", V_STR, 1},
 static const struct vfield v_hello[] = {{"seq", V_INT, 1},
                                         {"status", V_INT, 1},
                                         {"protocol", V_INT, 1},
+                                        {"protocols", V_ARR, 0},
                                         {"adapter", V_OBJ, 1}};
 static const struct vfield v_adapter[] = {{"name", V_STR, 1},
                                           {"version", V_STR, 1},
@@ -612,24 +614,32 @@ struct vcall {
   const char *call;
   struct vfield f[4];
   size_t nf;
+  int protocol; /* the first protocol version with this call */
 };
 
 static const struct vcall v_calls[] = {
-    {"now", {{0, V_STR, 0}}, 0},
-    {"set_timer", {{"at", V_INT, 1}, {"token", V_UINT, 1}}, 2},
-    {"cancel_timer", {{"token", V_UINT, 1}}, 1},
-    {"log", {{"level", V_INT, 1}, {"message", V_STR, 1}}, 2},
-    {"list_shards", {{0, V_STR, 0}}, 0},
+    {"now", {{0, V_STR, 0}}, 0, 1},
+    {"set_timer", {{"at", V_INT, 1}, {"token", V_UINT, 1}}, 2, 1},
+    {"cancel_timer", {{"token", V_UINT, 1}}, 1, 1},
+    {"log", {{"level", V_INT, 1}, {"message", V_STR, 1}}, 2, 1},
+    {"list_shards", {{0, V_STR, 0}}, 0, 1},
     {"get_shard_iterator",
      {{"shard_id", V_STR, 1}, {"type", V_STR, 1},
-      {"sequence_number", V_STR_OR_NULL, 0}, {"timestamp_ms", V_INT, 0}}, 4},
-    {"get_records", {{"iterator", V_UINT, 1}, {"limit", V_INT, 1}}, 2},
-    {"invoke", {{"payload", V_STR, 1}}, 1},
+      {"sequence_number", V_STR_OR_NULL, 0}, {"timestamp_ms", V_INT, 0}}, 4, 1},
+    {"get_records", {{"iterator", V_UINT, 1}, {"limit", V_INT, 1}}, 2, 1},
+    {"invoke", {{"payload", V_STR, 1}}, 1, 1},
     {"send_to_destination",
      {{"destination_arn", V_STR, 1}, {"object_key", V_STR_OR_NULL, 0},
-      {"payload", V_STR, 1}}, 3},
-    {"checkpoint", {{"shard_id", V_STR, 1}, {"sequence_number", V_STR, 1}}, 2},
-    {"get_checkpoint", {{"shard_id", V_STR, 1}}, 1},
+      {"payload", V_STR, 1}}, 3, 1},
+    {"checkpoint", {{"shard_id", V_STR, 1}, {"sequence_number", V_STR, 1}}, 2, 1},
+    {"get_checkpoint", {{"shard_id", V_STR, 1}}, 1, 1},
+    {"get_queue_attributes", {{0, V_STR, 0}}, 0, 2},
+    {"receive_messages",
+     {{"max_messages", V_INT, 1}, {"wait_time_s", V_INT, 1},
+      {"visibility_timeout_s", V_INT, 1}}, 3, 2},
+    {"delete_message", {{"receipt_handle", V_STR, 1}}, 1, 2},
+    {"change_message_visibility",
+     {{"receipt_handle", V_STR, 1}, {"visibility_timeout_s", V_INT, 1}}, 2, 2},
 };
 
 static int validate_completion(const struct esmc_json_doc *d, int hello,
@@ -654,6 +664,15 @@ static int validate_completion(const struct esmc_json_doc *d, int hello,
         return -1;
       }
     }
+    esmc_json_iter_init(&it, d, jget(d, 0, "protocols"));
+    while(esmc_json_iter_next(&it, &k, &v)) {
+      int64_t pv;
+      if(jint(d, v, &pv) || pv < 1) {
+        snprintf(err, en, "the handshake's protocols must be positive "
+                          "integers");
+        return -1;
+      }
+    }
     return 0;
   }
   if(vcheck(d, 0, v_completion, NF(v_completion), "a completion", err, en))
@@ -675,6 +694,12 @@ static int validate_call(const struct esmc_json_doc *d, char *err, size_t en)
   c = jget(d, 0, "call");
   for(i = 0; i < NF(v_calls); i++) {
     if(esmc_json_string_eq(d, c, v_calls[i].call)) {
+      if(v_calls[i].protocol > P->protocol) {
+        snprintf(err, en, "the host call %s needs protocol version %d (the "
+                 "handshake agreed on %d)", v_calls[i].call,
+                 v_calls[i].protocol, P->protocol);
+        return -1;
+      }
       snprintf(what, sizeof(what), "the host call %s", v_calls[i].call);
       return vcheck(d, 0, v_calls[i].f, v_calls[i].nf, what, err, en);
     }
@@ -770,6 +795,13 @@ static char *config_json(const struct esmc_mapping_config *c)
     esmc_buf_putc(&b, ']');
   }
   put_i32(&b, "function_timeout_s", c->function_timeout_s);
+  /* Protocol 2 carries the ABI v2 members (SQS scaling). */
+  if(P->protocol >= 2 && c->struct_size >= offsetof(struct esmc_mapping_config,
+                                                    scaling_profile) +
+                                               sizeof(c->scaling_profile)) {
+    put_i32(&b, "maximum_concurrency", c->maximum_concurrency);
+    put_i32(&b, "scaling_profile", c->scaling_profile);
+  }
   esmc_buf_putc(&b, '}');
   if(b.oom) {
     esmc_buf_free(&b);
@@ -831,6 +863,85 @@ static int iter_type(const char *s, enum esmc_iterator_type *t)
       return 0;
     }
   return -1;
+}
+
+static int is_queue_call(const char *call)
+{
+  return strcmp(call, "get_queue_attributes") == 0 ||
+         strcmp(call, "receive_messages") == 0 ||
+         strcmp(call, "delete_message") == 0 ||
+         strcmp(call, "change_message_visibility") == 0;
+}
+
+/* 1 when the host table has the v2 (queue) calls. */
+static int host_has_queues(const struct esmc_host *h)
+{
+  return h->abi_version >= 2 &&
+         h->struct_size >= offsetof(struct esmc_host, change_message_visibility) +
+                               sizeof(h->change_message_visibility) &&
+         h->get_queue_attributes && h->receive_messages && h->delete_message &&
+         h->change_message_visibility;
+}
+
+/* An int32 member, or def when absent or out of range. */
+static int32_t jint32(const struct esmc_json_doc *d, int tok, int32_t def)
+{
+  int64_t v;
+  if(jint(d, tok, &v) || v < INT32_MIN || v > INT32_MAX)
+    return def;
+  return (int32_t)v;
+}
+
+/* The protocol 2 queue calls (ABI v2 host members). */
+static esmc_status queue_call(const struct esmc_json_doc *d,
+                              const struct esmc_host *h, const char *call,
+                              struct esmc_buf *extra)
+{
+  esmc_status st;
+  if(!host_has_queues(h))
+    return ESMC_E_UNSUPPORTED;
+  if(strcmp(call, "get_queue_attributes") == 0) {
+    struct esmc_queue_attributes qa;
+    memset(&qa, 0, sizeof(qa));
+    qa.struct_size = (uint32_t)sizeof(qa);
+    st = h->get_queue_attributes(h->ctx, &qa);
+    if(st == ESMC_OK) {
+      esmc_buf_printf(extra, ",\"attributes\":{\"fifo\":%" PRId32
+                      ",\"visibility_timeout_s\":%" PRId32
+                      ",\"message_retention_s\":%" PRId32
+                      ",\"delay_s\":%" PRId32
+                      ",\"receive_wait_time_s\":%" PRId32
+                      ",\"max_receive_count\":%" PRId32
+                      ",\"content_based_deduplication\":%" PRId32,
+                      qa.fifo, qa.visibility_timeout_s, qa.message_retention_s,
+                      qa.delay_s, qa.receive_wait_time_s, qa.max_receive_count,
+                      qa.content_based_deduplication);
+      put_str_member(extra, "dead_letter_target_arn",
+                     qa.dead_letter_target_arn);
+      esmc_buf_putc(extra, '}');
+    }
+  } else if(strcmp(call, "receive_messages") == 0) {
+    int64_t maxm = 0;
+    esmc_receive rcv = 0;
+    jint(d, jget(d, 0, "max_messages"), &maxm);
+    if(maxm < 0 || maxm > UINT32_MAX)
+      maxm = 0;
+    st = h->receive_messages(h->ctx, (uint32_t)maxm,
+                             jint32(d, jget(d, 0, "wait_time_s"), 0),
+                             jint32(d, jget(d, 0, "visibility_timeout_s"), -1),
+                             &rcv);
+    if(st == ESMC_OK)
+      esmc_buf_printf(extra, ",\"receive\":%" PRIu64, rcv);
+  } else {
+    char *rh = jstr(d, jget(d, 0, "receipt_handle"), NULL);
+    if(call[0] == 'd')
+      st = h->delete_message(h->ctx, rh);
+    else
+      st = h->change_message_visibility(
+          h->ctx, rh, jint32(d, jget(d, 0, "visibility_timeout_s"), -1));
+    esmc_free(rh);
+  }
+  return st;
 }
 
 /* Execute the host call in d against the named mapping's host and write
@@ -975,6 +1086,8 @@ static int host_call(const struct esmc_json_doc *d, struct esmc_buf *b)
     if(st == ESMC_OK)
       put_str_member(&extra, "sequence_number", seq);
     esmc_free(shard);
+  } else if(P->protocol >= 2 && is_queue_call(call)) {
+    st = queue_call(d, h, call, &extra);
   } else {
     note(ESMC_PROXY_NOTE_ERROR, "protocol violation: unknown host call "
                                 "\"%.60s\"", call);
@@ -1133,12 +1246,16 @@ static enum px_rc handshake(uint64_t *caps)
   struct reply r;
   enum px_rc rc;
   int64_t seq = ++P->seq, proto = 0, status = -1;
-  int a;
+  int a, pv, listed = 1, lt;
   esmc_buf_init(&req);
+  /* "protocol" stays the base version every adapter speaks, so that a
+   * version 1 adapter works unchanged; "protocols" lists them all. */
   esmc_buf_printf(&req, "{\"seq\":%" PRId64 ",\"op\":\"start\",\"protocol\":%d,"
-                  "\"host\":{\"name\":\"esmcheck\",\"version\":\"%s\","
-                  "\"abi_version\":%d}}\n", seq, ESMC_PROTOCOL_VERSION,
-                  ESMC_VERSION, ESMC_ABI_VERSION);
+                  "\"protocols\":[", seq, ESMC_PROTOCOL_MIN_VERSION);
+  for(pv = ESMC_PROTOCOL_MIN_VERSION; pv <= ESMC_PROTOCOL_VERSION; pv++)
+    esmc_buf_printf(&req, "%s%d", pv > ESMC_PROTOCOL_MIN_VERSION ? "," : "", pv);
+  esmc_buf_printf(&req, "],\"host\":{\"name\":\"esmcheck\",\"version\":\"%s\","
+                  "\"abi_version\":%d}}\n", ESMC_VERSION, ESMC_ABI_VERSION);
   rc = exchange(req.data, req.len, seq, 1, &r);
   esmc_buf_free(&req);
   if(rc != PX_OK)
@@ -1146,10 +1263,33 @@ static enum px_rc handshake(uint64_t *caps)
   jint(&r.doc, jget(&r.doc, 0, "protocol"), &proto);
   jint(&r.doc, jget(&r.doc, 0, "status"), &status);
   a = jget(&r.doc, 0, "adapter");
-  if(status != 0 || proto != ESMC_PROTOCOL_VERSION || a < 0) {
+  /* The adapter may list the versions it speaks; the one it chose must be
+   * among them. */
+  if((lt = jget(&r.doc, 0, "protocols")) >= 0) {
+    struct esmc_json_iter it;
+    int k, v;
+    int64_t x;
+    listed = 0;
+    esmc_json_iter_init(&it, &r.doc, lt);
+    while(esmc_json_iter_next(&it, &k, &v))
+      if(jint(&r.doc, v, &x) == 0 && x == proto)
+        listed = 1;
+  }
+  if(status != 0 || proto < ESMC_PROTOCOL_MIN_VERSION ||
+     proto > ESMC_PROTOCOL_VERSION || !listed || a < 0) {
     note(ESMC_PROXY_NOTE_ERROR, "the handshake failed: the adapter answered "
-         "status %" PRId64 ", protocol %" PRId64 " (this harness speaks %d)",
-         status, proto, ESMC_PROTOCOL_VERSION);
+         "status %" PRId64 ", protocol %" PRId64 "%s (this harness speaks %d "
+         "to %d)", status, proto,
+         listed ? "" : ", not among the protocols it lists",
+         ESMC_PROTOCOL_MIN_VERSION, ESMC_PROTOCOL_VERSION);
+    reply_free(&r);
+    return PX_BROKEN;
+  }
+  if(caps) {
+    P->protocol = (int)proto;
+  } else if(proto != P->protocol) {
+    note(ESMC_PROXY_NOTE_ERROR, "the handshake failed: the restarted adapter "
+         "chose protocol %" PRId64 ", not %d as before", proto, P->protocol);
     reply_free(&r);
     return PX_BROKEN;
   }
@@ -1411,6 +1551,125 @@ static esmc_status px_on_invoke_complete(void *mapper, esmc_invocation inv,
   return st;
 }
 
+/* 1 when the n bytes at p are valid UTF-8 (no overlongs, no surrogates). */
+static int utf8_valid(const unsigned char *p, size_t n)
+{
+  size_t i = 0;
+  while(i < n) {
+    unsigned c = p[i];
+    size_t len, k;
+    uint32_t cp;
+    if(c < 0x80) {
+      i++;
+      continue;
+    }
+    if(c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if(c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if(c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return 0;
+    }
+    if(n - i < len)
+      return 0;
+    for(k = 1; k < len; k++) {
+      if((p[i + k] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (p[i + k] & 0x3fu);
+    }
+    if((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+       (cp >= 0xd800 && cp <= 0xdfff))
+      return 0;
+    i += len;
+  }
+  return 1;
+}
+
+static void message_json(struct esmc_buf *b, const struct esmc_message *msg)
+{
+  size_t i, blen = msg->body ? msg->body_len : 0;
+  esmc_buf_puts(b, "{\"message_id\":");
+  esmc_buf_json_str(b, msg->message_id ? msg->message_id : "",
+                    msg->message_id ? strlen(msg->message_id) : 0);
+  put_str_member(b, "receipt_handle", msg->receipt_handle);
+  if(utf8_valid((const unsigned char *)msg->body, blen)) {
+    esmc_buf_puts(b, ",\"body\":");
+    esmc_buf_json_str(b, msg->body ? msg->body : "", blen);
+  } else {
+    esmc_buf_puts(b, ",\"body\":\"");
+    esmc_buf_base64(b, (const uint8_t *)msg->body, blen);
+    esmc_buf_puts(b, "\",\"body_encoding\":\"base64\"");
+  }
+  put_str_member(b, "md5_of_body", msg->md5_of_body);
+  esmc_buf_printf(b, ",\"sent_timestamp_ms\":%" PRId64
+                  ",\"first_receive_timestamp_ms\":%" PRId64
+                  ",\"approximate_receive_count\":%" PRIu32,
+                  (int64_t)msg->sent_timestamp_ms,
+                  (int64_t)msg->first_receive_timestamp_ms,
+                  msg->approximate_receive_count);
+  put_str_member(b, "sender_id", msg->sender_id);
+  put_opt_str(b, "message_group_id", msg->message_group_id);
+  put_opt_str(b, "message_deduplication_id", msg->message_deduplication_id);
+  put_opt_str(b, "sequence_number", msg->sequence_number);
+  esmc_buf_puts(b, ",\"attributes\":[");
+  for(i = 0; msg->attributes && i < msg->attribute_count; i++) {
+    const struct esmc_message_attribute *at = &msg->attributes[i];
+    esmc_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+    esmc_buf_json_str(b, at->name ? at->name : "",
+                      at->name ? strlen(at->name) : 0);
+    put_str_member(b, "data_type", at->data_type);
+    put_opt_str(b, "string_value", at->string_value);
+    if(at->binary_value) {
+      esmc_buf_puts(b, ",\"binary_value_b64\":\"");
+      esmc_buf_base64(b, at->binary_value, at->binary_len);
+      esmc_buf_putc(b, '"');
+    }
+    esmc_buf_putc(b, '}');
+  }
+  esmc_buf_putc(b, ']');
+  put_opt_str(b, "md5_of_message_attributes", msg->md5_of_message_attributes);
+  esmc_buf_putc(b, '}');
+}
+
+static esmc_status px_on_receive_complete(void *mapper, esmc_receive rcv,
+                                          const struct esmc_receive_result *res)
+{
+  struct pmap *m = mapper;
+  struct reply r;
+  struct esmc_buf f;
+  esmc_status st;
+  size_t i;
+  if(!P || !m || !res)
+    return ESMC_E_INVALID_PARAMETER;
+  esmc_buf_init(&f);
+  esmc_buf_printf(&f, ",\"receive\":%" PRIu64 ",\"status\":%d,\"messages\":[",
+                  rcv, (int)res->status);
+  for(i = 0; res->messages && i < res->count; i++) {
+    if(i)
+      esmc_buf_putc(&f, ',');
+    if(res->messages[i])
+      message_json(&f, res->messages[i]);
+    else
+      esmc_buf_puts(&f, "null");
+  }
+  esmc_buf_putc(&f, ']');
+  if(f.oom) {
+    esmc_buf_free(&f);
+    return ESMC_E_NOMEM;
+  }
+  st = transact(m, "receive_complete", f.data, &r);
+  esmc_buf_free(&f);
+  if(st == ESMC_OK)
+    st = completion_status(&r, "on_receive_complete", NULL);
+  reply_free(&r);
+  return st;
+}
+
 static esmc_status px_update(void *mapper, const struct esmc_mapping_config *cfg,
                              struct esmc_error *err)
 {
@@ -1462,6 +1721,11 @@ static void px_destroy(void *mapper)
 int esmc_proxy_is(const struct esmc_adapter *a)
 {
   return P && a == &P->table;
+}
+
+int esmc_proxy_protocol(void)
+{
+  return P ? P->protocol : 0;
 }
 
 static void free_maps(void)
@@ -1671,11 +1935,19 @@ int esmc_proxy_open(char *const argv[], const struct esmc_proxy_opts *opts,
   }
   proc_stop();
   esmc_proxy_end_case(NULL, NULL);
-  /* Protocol version 1 carries the ABI v1 operations (streams): the table
-   * is a v1 table, and queue capabilities are not claimed. */
-  P->table.abi_version = 1;
-  P->table.struct_size = (uint32_t)ESMC_ADAPTER_V1_SIZE;
-  caps &= ~(ESMC_CAP_SQS | ESMC_CAP_SQS_FIFO);
+  if(P->protocol >= 2) {
+    /* Protocol 2 carries the ABI v2 operations: a v2 table that keeps the
+     * queue capabilities the adapter declared. */
+    P->table.abi_version = 2;
+    P->table.struct_size = (uint32_t)ESMC_ADAPTER_V2_SIZE;
+    P->table.on_receive_complete = px_on_receive_complete;
+  } else {
+    /* Protocol 1 carries the ABI v1 operations (streams): the table is a v1
+     * table, and queue capabilities are not claimed. */
+    P->table.abi_version = 1;
+    P->table.struct_size = (uint32_t)ESMC_ADAPTER_V1_SIZE;
+    caps &= ~(ESMC_CAP_SQS | ESMC_CAP_SQS_FIFO);
+  }
   P->table.name = P->name;
   P->table.version = P->version;
   P->table.capabilities = caps;

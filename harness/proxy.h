@@ -12,8 +12,10 @@
 
 #include "esmcheck_adapter.h"
 
-/* The protocol version this harness speaks (spec/protocol.md). */
-#define ESMC_PROTOCOL_VERSION 1
+/* The protocol versions this harness speaks (spec/protocol.md): 1 (streams,
+ * ABI v1 operations) up to 2 (1 plus SQS queues, ABI v2). */
+#define ESMC_PROTOCOL_MIN_VERSION 1
+#define ESMC_PROTOCOL_VERSION 2
 
 #define ESMC_PROXY_DEFAULT_MAX_MESSAGE ((size_t)32 * 1024 * 1024)
 #define ESMC_PROXY_DEFAULT_TIMEOUT_S 10.0
@@ -39,6 +41,8 @@ int esmc_proxy_open(char *const argv[], const struct esmc_proxy_opts *opts,
 void esmc_proxy_close(void);
 /* 1 when a is the proxy's table. */
 int esmc_proxy_is(const struct esmc_adapter *a);
+/* The protocol version agreed in the handshake (0 when not open). */
+int esmc_proxy_protocol(void);
 
 /* What the proxy saw during the case that just ran. */
 enum esmc_proxy_note {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ref_internal.h"
+#include "ref_mutant.h"
 
 static const char REF_VALIDATION[] = "ValidationException";
 static const char REF_INVALID[] = "InvalidParameterValueException";
@@ -142,10 +143,10 @@ static esmc_status ref_sqs_validate(const struct esmc_mapping_config *cfg,
              "maximum is 10.", bs);
     return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID, msg);
   }
-  if(fifo && win > 0)
+  if(fifo && win > 0 && !REF_MUTANT(FIFO_WINDOW_OK))
     return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID,
                     "Batching window is not supported for FIFO queues");
-  if(bs > 10 && win < 1)
+  if(bs > 10 && win < 1 && !REF_MUTANT(SQS_BIG_BATCH_NO_WINDOW))
     return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID,
                     "Maximum batch window in seconds must be greater than 0 "
                     "if maximum batch size is greater than 10");

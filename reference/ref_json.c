@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ref_internal.h"
+#include "ref_mutant.h"
 
 #define REF_JSON_MAX_DEPTH 512
 
@@ -370,7 +371,8 @@ static int ref_parse_failures(const char *js, const jsmntok_t *t, int ntok,
   long best = -1;
 
   if(t[arr].size == 0)
-    return REF_RESPONSE_SUCCESS;
+    return REF_MUTANT(EMPTY_FAILURES_FAIL) ? REF_RESPONSE_INVALID
+                                           : REF_RESPONSE_SUCCESS;
   for(k = 0; k < t[arr].size && i < ntok; k++) {
     int v;
     long idx;
@@ -380,11 +382,15 @@ static int ref_parse_failures(const char *js, const jsmntok_t *t, int ntok,
     if(v < 0 || t[v].type != JSMN_STRING || t[v].end == t[v].start)
       return REF_RESPONSE_INVALID;
     idx = ref_find_seq(js, &t[v], seqs, n, &oom);
+    if(idx < 0 && REF_MUTANT(INVALID_PARTIAL_OK) && !marks)
+      return REF_RESPONSE_SUCCESS; /* mutant: an unknown id is "no failure" */
     if(idx < 0)
       return REF_RESPONSE_INVALID;
     if(marks) /* SQS: every listed message (ref_parse_sqs_response) */
       marks[idx] = 1;
-    if(best < 0 || ref_seq_compare(seqs[idx], seqs[best]) < 0)
+    if(best < 0 || (REF_MUTANT(CKPT_HIGHEST_FAILED)
+                      ? ref_seq_compare(seqs[idx], seqs[best]) > 0
+                      : ref_seq_compare(seqs[idx], seqs[best]) < 0))
       best = idx;
     i = ref_tok_skip(t, ntok, i);
   }

@@ -27,6 +27,7 @@
 
 #include "esmcheck_adapter.h"
 #include "ref_internal.h"
+#include "ref_mutant.h"
 
 #define REF_NAME "esmcheck-reference"
 #define REF_VERSION "0.2.0"
@@ -262,6 +263,8 @@ static size_t ref_lane_of(const struct ref_shard *s,
 
   if(s->nlanes <= 1)
     return 0;
+  if(REF_MUTANT(PF_REORDER))
+    k = r->sequence_number;
   for(; k && *k; k++) {
     h ^= (unsigned char)*k;
     h *= UINT32_C(16777619);
@@ -497,6 +500,8 @@ ref_window_of(const struct ref_lane *l, struct ref_window_event *w)
   memset(w, 0, sizeof(*w));
   w->start = l->b_tw_start;
   w->end = l->b_tw_end;
+  if(REF_MUTANT(TW_STATE_DROPPED))
+    same = 0;
   w->state = same ? l->tw_state : NULL;
   w->state_len = same ? l->tw_state_len : 0;
   w->shard_id = l->s->id;
@@ -511,14 +516,14 @@ ref_window_of(const struct ref_lane *l, struct ref_window_event *w)
 static size_t ref_fit(const struct ref_lane *l, size_t limit, size_t overhead,
                       esmc_time_ms size_ms, int *cut)
 {
-  size_t total = overhead, k;
+  size_t total = REF_MUTANT(EXCEED_6MB) ? 0 : overhead, k;
   esmc_time_ms w0 = 0;
 
   *cut = 0;
   if(size_ms > 0 && l->len > 0)
     w0 = ref_tw_floor(ref_q(l, 0)->approximate_arrival_ms, size_ms);
   for(k = 0; k < l->len && k < limit; k++) {
-    size_t add = l->lens[l->head + k] + (k > 0 ? 1 : 0);
+    size_t add = l->lens[l->head + k] + (k > 0 && !REF_MUTANT(EXCEED_6MB));
     if(size_ms > 0 &&
        ref_tw_floor(ref_q(l, k)->approximate_arrival_ms, size_ms) != w0) {
       *cut = 1;
@@ -573,7 +578,8 @@ static esmc_status ref_discard(struct ref_lane *l, size_t k,
     memset(&f, 0, sizeof(f));
     snprintf(seed, sizeof(seed), "%s/%s/%s/%" PRId64, m->cfg.uuid, s->id,
              ref_q(l, 0)->sequence_number, (int64_t)now);
-    f.condition = condition;
+    f.condition = REF_MUTANT(WRONG_CONDITION) ? "RetryAttemptsExhausted"
+                                              : condition;
     if(l->invocations > 0 && l->last_request_id) {
       f.request_id = l->last_request_id;
     } else {
@@ -581,16 +587,20 @@ static esmc_status ref_discard(struct ref_lane *l, size_t k,
       f.request_id = gen_id;
     }
     f.invoke_count = l->invocations;
+    if(REF_MUTANT(INVOKE_COUNT_OFF))
+      f.invoke_count = l->invocations - 1;
     if(age && f.invoke_count < 1)
       f.invoke_count = 1;
     f.has_response = !age;
+    if(REF_MUTANT(NO_RESPONSE_CONTEXT) || REF_MUTANT(AGE_RESPONSE_CONTEXT))
+      f.has_response = REF_MUTANT(AGE_RESPONSE_CONTEXT);
     f.status_code = l->last_status;
     f.executed_version = l->last_version;
     f.function_error = l->last_error;
     f.now = now;
     f.shard_id = s->id;
     f.records = &l->recs[l->head];
-    f.n = k;
+    f.n = REF_MUTANT(FAILURE_WHOLE_POLL) ? l->len : k;
     f.include_payload = ref_destination_kind(l->b_dest) == 2;
     ref_build_failure_record(&p->body, &m->cfg, &f);
     p->destination = ref_dup(l->b_dest);
@@ -624,7 +634,7 @@ static int ref_deliver(struct ref_lane *l)
   struct ref_pending *p = &l->pending;
   size_t k = p->count;
 
-  if(p->destination) {
+  if(p->destination && !REF_MUTANT(DROP_WITHOUT_DEST)) {
     esmc_status rc = h->send_to_destination(
       h->ctx, p->destination, p->object_key, (const uint8_t *)p->body.data,
       p->body.len);
@@ -725,9 +735,13 @@ static int ref_get_iterator(struct ref_shard *s)
     type = ESMC_ITER_TRIM_HORIZON;
   } else {
     switch(m->cfg.starting_position) {
-    case ESMC_START_LATEST: type = ESMC_ITER_LATEST; break;
+    case ESMC_START_LATEST:
+      type = REF_MUTANT(LATEST_AS_TRIM) ? ESMC_ITER_TRIM_HORIZON
+                                        : ESMC_ITER_LATEST;
+      break;
     case ESMC_START_AT_TIMESTAMP:
-      type = ESMC_ITER_AT_TIMESTAMP;
+      type = REF_MUTANT(AT_TIMESTAMP_IGNORED) ? ESMC_ITER_TRIM_HORIZON
+                                              : ESMC_ITER_AT_TIMESTAMP;
       ts = m->cfg.starting_position_timestamp_ms;
       break;
     default: type = ESMC_ITER_TRIM_HORIZON; break;
@@ -763,7 +777,8 @@ static int ref_accept(struct ref_shard *s, const struct esmc_record *r,
 
   if(!s->checkpoint && !s->last_read)
     ref_checkpoint_before(s, r->sequence_number);
-  if(ref_order_push(s, r->sequence_number, !take, &ord) != 0 ||
+  if(ref_order_push(s, r->sequence_number,
+                    !take && !REF_MUTANT(FILTERED_NOT_DONE), &ord) != 0 ||
      ref_set_str(&s->last_read, r->sequence_number) != 0)
     return -1;
   if(take && ref_q_push(&s->lanes[ref_lane_of(s, r)], r,
@@ -784,6 +799,9 @@ static enum ref_poll_result ref_poll(struct ref_shard *s, size_t want,
   struct esmc_get_records_result res;
   esmc_time_ms now = ref_now(m);
   uint32_t limit = want > 10000 ? 10000 : want < 1 ? 1 : (uint32_t)want;
+
+  if(REF_MUTANT(BATCH_SIZE_PLUS_ONE))
+    limit++;
   size_t i, added = 0;
   esmc_status rc;
 
@@ -815,7 +833,8 @@ static enum ref_poll_result ref_poll(struct ref_shard *s, size_t want,
       continue; /* Already read, or done before a restart. */
     /* FILTER-5, FILTER-7: a record no filter matches is read and done,
      * never queued; the checkpoint passes it with its neighbours. */
-    if(ref_accept(s, r, ref_filter_match_record(&m->cfg, r)) != 0) {
+    if(ref_accept(s, r, REF_MUTANT(FILTERS_IGNORED) ||
+                          ref_filter_match_record(&m->cfg, r)) != 0) {
       *fatal = ESMC_E_NOMEM;
       return REF_POLL_ERROR;
     }
@@ -855,7 +874,7 @@ static enum ref_step ref_invoke_batch(struct ref_lane *l, esmc_status *out)
   esmc_status rc;
 
   /* AGE: the expired records are a prefix; split them off first. */
-  if(l->b_age >= 0) {
+  if(l->b_age >= 0 && !REF_MUTANT(IGNORE_RECORD_AGE)) {
     size_t k = 0;
     while(k < l->batch_n &&
           now - ref_q(l, k)->approximate_arrival_ms >
@@ -906,6 +925,8 @@ static enum ref_step ref_invoke_batch(struct ref_lane *l, esmc_status *out)
   }
   l->inflight = inv;
   l->invocations++;
+  if(REF_MUTANT(CKPT_AT_INVOKE) && l->batch_n > 0)
+    ref_checkpoint(s, ref_q(l, l->batch_n - 1)->sequence_number);
   return REF_STEP_WAIT;
 }
 
@@ -960,7 +981,8 @@ static esmc_status ref_lane_work(struct ref_lane *l, esmc_time_ms now,
       *progress = 1;
     return ESMC_OK;
   }
-  if(!s->m->cfg.enabled || s->state == REF_WAIT_PARENT || ref_lane_idle(l))
+  if((!s->m->cfg.enabled && !REF_MUTANT(PROCESS_DISABLED)) ||
+     s->state == REF_WAIT_PARENT || ref_lane_idle(l))
     return ESMC_OK;
   if(now < l->wake_at) {
     ref_need(s, l->wake_at);
@@ -1037,8 +1059,10 @@ static esmc_status ref_lane_gather(struct ref_lane *l, esmc_time_ms now,
   } else {
     ref_build_window_event(&ob, c, NULL, 0, NULL);
   }
-  k = ref_fit(l, (size_t)c->batch_size, ob.len, size, &cut);
-  if(c->window_s > 0 && !cut && l->len < (size_t)c->batch_size &&
+  k = ref_fit(l, (size_t)c->batch_size + REF_MUTANT(BATCH_SIZE_PLUS_ONE),
+              ob.len, size, &cut);
+  if(c->window_s > 0 && !REF_MUTANT(IGNORE_WINDOW) && !cut &&
+     l->len < (size_t)c->batch_size &&
      !s->closed) {
     esmc_time_ms end = l->window_start + (esmc_time_ms)c->window_s * 1000;
     if(now < end) {
@@ -1147,7 +1171,7 @@ static esmc_status ref_pump(struct ref_shard *s)
     }
     if(progress)
       continue;
-    if(!m->cfg.enabled) {
+    if(!m->cfg.enabled && !REF_MUTANT(PROCESS_DISABLED)) {
       ref_arm_need(s);
       return ESMC_OK;
     }
@@ -1230,8 +1254,10 @@ static esmc_status ref_pump(struct ref_shard *s)
 static void ref_failed_attempt(struct ref_lane *l, esmc_status *rc)
 {
   esmc_time_ms now = ref_now(l->s->m);
+  int64_t failed_so_far;
 
   l->attempts++;
+  failed_so_far = l->attempts;
   if(l->b_bisect && l->batch_n >= 2) {
     size_t first = (l->batch_n + 1) / 2;
     if(l->forced_n == l->forced_cap) {
@@ -1248,10 +1274,14 @@ static void ref_failed_attempt(struct ref_lane *l, esmc_status *rc)
     l->forced[l->forced_n++] = l->batch_n - first;
     l->batch_n = first;
     ref_batch_reset_counts(l);
+    if(REF_MUTANT(BISECT_COUNTS_RETRY))
+      l->attempts = failed_so_far;
     l->wake_at = now;
     return;
   }
-  if(l->b_mra >= 0 && l->attempts >= 1 + (int64_t)l->b_mra) {
+  if(l->b_mra >= 0 &&
+     l->attempts >= 1 + (int64_t)l->b_mra + REF_MUTANT(MRA_PLUS_ONE) -
+                      REF_MUTANT(MRA_MINUS_ONE)) {
     if(l->final) {
       /* A final invoke has no records to report: the window is given up
        * and the shard moves on. */
@@ -1415,7 +1445,8 @@ static void ref_apply_response(struct ref_lane *l,
     ref_failed_attempt(l, rc); /* TW-3: no state object. */
     return;
   }
-  if(l->b_frt & ESMC_FRT_REPORT_BATCH_ITEM_FAILURES) {
+  if((l->b_frt & ESMC_FRT_REPORT_BATCH_ITEM_FAILURES) ||
+     REF_MUTANT(RBIF_FLAG_IGNORED)) {
     const char **seqs = malloc((l->batch_n ? l->batch_n : 1) * sizeof(*seqs));
     if(!seqs) {
       *rc = ESMC_E_NOMEM;
@@ -1479,12 +1510,17 @@ static esmc_status ref_on_invoke_complete(void *mapper, esmc_invocation inv,
 
   switch(res->outcome) {
   case ESMC_INVOKE_OK:
-    if(l->b_tw || (l->b_frt & ESMC_FRT_REPORT_BATCH_ITEM_FAILURES))
+    if(l->b_tw || (l->b_frt & ESMC_FRT_REPORT_BATCH_ITEM_FAILURES) ||
+       REF_MUTANT(RBIF_FLAG_IGNORED))
       ref_apply_response(l, res, &rc);
     else
       ref_batch_succeeded(l);
     break;
   case ESMC_INVOKE_THROTTLED:
+    if(REF_MUTANT(THROTTLE_COUNTS)) {
+      ref_failed_attempt(l, &rc);
+      break;
+    }
     l->throttles++;
     l->wake_at = l->window_start + ref_backoff(l->throttles);
     break;
@@ -1563,7 +1599,8 @@ static struct ref_shard *ref_shard_new(struct ref_mapping *m,
     ref_shard_free(s);
     return NULL;
   }
-  if(h->get_checkpoint(h->ctx, s->id, &ckpt) == ESMC_OK && ckpt &&
+  if(!REF_MUTANT(NO_RESUME) &&
+     h->get_checkpoint(h->ctx, s->id, &ckpt) == ESMC_OK && ckpt &&
      ref_set_str(&s->checkpoint, ckpt) != 0) {
     ref_shard_free(s);
     return NULL;
@@ -1571,6 +1608,8 @@ static struct ref_shard *ref_shard_new(struct ref_mapping *m,
   s->followed = !s->ending_seq || s->checkpoint; /* resharding */
   s->state = (s->parent || s->adjacent_parent) ? REF_WAIT_PARENT
                                                : REF_NEED_ITER;
+  if(REF_MUTANT(CHILD_BEFORE_PARENT))
+    s->state = REF_NEED_ITER;
   s->nlanes = (size_t)m->cfg.parallelization_factor;
   if(s->nlanes < 1 || s->nlanes > REF_MAX_LANES)
     s->nlanes = 1;
@@ -1670,6 +1709,7 @@ static esmc_status ref_create(const struct esmc_host *host,
   struct ref_mapping *m;
   esmc_status rc;
 
+  ref_mutant_from_env(); /* issue 7: ESMC_REF_MUTANT, 0 when unset */
   if(!host || !cfg || !mapper || host->abi_version < 1 ||
      host->struct_size < offsetof(struct esmc_host, get_checkpoint) +
                            sizeof(host->get_checkpoint) ||

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ref_internal.h"
+#include "ref_mutant.h"
 
 /* ------------------------------------------------------------------------ */
 /* The buffer. */
@@ -455,13 +456,16 @@ void ref_build_failure_record(struct ref_buf *b, const struct ref_config *c,
   ref_buf_puts(b, ",\"endSequenceNumber\":");
   ref_buf_json_str(b, last->sequence_number);
   ref_buf_puts(b, ",\"approximateArrivalOfFirstRecord\":");
-  ref_format_iso(ts, sizeof(ts), first->approximate_arrival_ms, !ddb);
+  ref_format_iso(ts, sizeof(ts), first->approximate_arrival_ms,
+                 !ddb || REF_MUTANT(DDB_ARRIVAL_MS));
   ref_buf_json_str(b, ts);
   ref_buf_puts(b, ",\"approximateArrivalOfLastRecord\":");
-  ref_format_iso(ts, sizeof(ts), last->approximate_arrival_ms, !ddb);
+  ref_format_iso(ts, sizeof(ts), last->approximate_arrival_ms,
+                 !ddb || REF_MUTANT(DDB_ARRIVAL_MS));
   ref_buf_json_str(b, ts);
   ref_buf_puts(b, ",\"batchSize\":");
-  ref_buf_int(b, (int64_t)f->n);
+  ref_buf_int(b, REF_MUTANT(FAILURE_BATCHSIZE) ? (int64_t)c->batch_size
+                                               : (int64_t)f->n);
   ref_buf_puts(b, ",\"streamArn\":");
   ref_buf_json_str(b, c->event_source_arn);
   ref_buf_puts(b, "}");

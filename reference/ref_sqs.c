@@ -61,6 +61,7 @@
 
 #include "esmcheck_adapter.h"
 #include "ref_internal.h"
+#include "ref_mutant.h"
 
 #define REF_SQS_RECEIVE_MAX 10
 #define REF_SQS_WAIT_S 20
@@ -256,7 +257,8 @@ static int32_t ref_sqs_ceiling(const struct ref_sqs *q)
 {
   int32_t c = q->profile == 1 ? 1000 : 1250;
 
-  if(q->max_concurrency != ESMC_UNSET && q->max_concurrency < c)
+  if(q->max_concurrency != ESMC_UNSET && q->max_concurrency < c &&
+     !REF_MUTANT(SQS_IGNORE_MAXC))
     c = q->max_concurrency;
   return c;
 }
@@ -663,7 +665,7 @@ esmc_status ref_sqs_on_invoke_complete(struct ref_sqs *q, esmc_invocation inv,
   s->state = REF_SLOT_IDLE;
   rbif = (q->cfg.function_response_types &
           ESMC_FRT_REPORT_BATCH_ITEM_FAILURES) != 0;
-  if(r->outcome == ESMC_INVOKE_OK) {
+  if(r->outcome == ESMC_INVOKE_OK || REF_MUTANT(SQS_DELETE_ON_ERROR)) {
     int kind = REF_RESPONSE_SUCCESS;
     if(rbif && s->n > 0) {
       failed = calloc(s->n, 1);
@@ -680,10 +682,12 @@ esmc_status ref_sqs_on_invoke_complete(struct ref_sqs *q, esmc_invocation inv,
       if(kind == REF_RESPONSE_SUCCESS)
         memset(failed, 0, s->n);
     }
+    if(REF_MUTANT(SQS_INVALID_OK) && kind == REF_RESPONSE_INVALID)
+      kind = REF_RESPONSE_PARTIAL; /* mutant: delete what is not listed */
     if(kind != REF_RESPONSE_INVALID) {
       all_failed = 0;
       for(k = 0; k < s->n; k++) {
-        if(failed && failed[k])
+        if(failed && failed[k] && !REF_MUTANT(SQS_DELETE_LISTED))
           continue;
         rc = q->host->delete_message(q->host->ctx, s->msgs[k]->receipt_handle);
         if(rc <= ESMC_E_FATAL)
@@ -698,7 +702,7 @@ esmc_status ref_sqs_on_invoke_complete(struct ref_sqs *q, esmc_invocation inv,
     if(!rbif)
       ref_sqs_back_off(q); /* SQS-ERR-3/4; not with RBIF (SQS-ERR-5) */
   }
-  if(q->fifo) {
+  if(q->fifo && !REF_MUTANT(FIFO_LATER_FIRST)) {
     if(all_failed)
       ref_sqs_drop_failed_groups(s, NULL);
     else if(failed)

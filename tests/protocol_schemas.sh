@@ -2,7 +2,7 @@
 # protocol_schemas.sh ESMCHECK SOURCE_DIR BINARY_DIR: record every protocol
 # message of a Python-adapter run (ESMC_PROTOCOL_TRANSCRIPT) and check each
 # against spec/protocol/*.schema.json, so the schemas, the C validator
-# (--validate) and the proxy agree.
+# (--validate) and the proxy agree, for protocol versions 1 and 2.
 set -eu
 esmcheck=$1 src=$2 bin=$3
 out=$(mktemp -d)
@@ -12,6 +12,11 @@ ESMC_PROTOCOL_TRANSCRIPT=$out/t.jsonl "$esmcheck" run --cases "$src/cases" \
   --filter kinesis-invalid-batch-size-zero --filter kinesis-enabled-toggle-latest \
   --filter kinesis-restart-resume --validate --report "$out/r" --quiet \
   --adapter-cmd "python3 $src/adapters/python/esmc_adapter.py"
+# Protocol 2: a scripted SQS adapter (receive_complete, the queue calls).
+ESMC_PROTOCOL_TRANSCRIPT=$out/t.jsonl "$esmcheck" run --cases "$src/cases" \
+  --filter sqs-batch-size-one --validate --report "$out/r2" --quiet \
+  --adapter-cmd "python3 $src/tests/adapters/sqs_script.py"
+grep -q '"op":"receive_complete"' "$out/t.jsonl"
 /usr/bin/python3 - "$src/spec/protocol" "$out/t.jsonl" <<'PY'
 import json, sys
 from jsonschema import Draft202012Validator

@@ -88,7 +88,8 @@ static void test_open(void **state)
   assert_true(a->capabilities & ESMC_CAP_DYNAMODB);
   assert_false(a->capabilities & ESMC_CAP_FILTER);
   assert_non_null(a->update); /* it claims update */
-  assert_int_equal(a->abi_version, 1);
+  assert_int_equal(a->abi_version, 1); /* it speaks protocol 1 only */
+  assert_int_equal(esmc_proxy_protocol(), 1);
   assert_int_equal(esmc_adapter_check(a, err, sizeof(err)), 0);
   esmc_proxy_close();
   esmc_proxy_close(); /* twice is fine */
@@ -100,14 +101,14 @@ static const char *const simple_case =
     "\"records\":[{\"id\":\"r1\",\"data\":\"a\"},{\"id\":\"r2\",\"data\":\"b\"},"
     "{\"id\":\"r3\",\"at_ms\":3000,\"data\":\"c\"}]}";
 
-static enum esmc_verdict run_one(const struct esmc_adapter *a, char *reason,
-                                 size_t n)
+static enum esmc_verdict run_json(const struct esmc_adapter *a,
+                                  const char *json, char *reason, size_t n)
 {
   struct esmc_scenario sc;
   struct esmc_run_opts o;
   struct esmc_case_result r;
   enum esmc_verdict v;
-  wf_load(&sc, simple_case);
+  wf_load(&sc, json);
   memset(&o, 0, sizeof(o));
   o.adapter = a;
   o.seed = 3;
@@ -119,6 +120,85 @@ static enum esmc_verdict run_one(const struct esmc_adapter *a, char *reason,
   esmc_case_result_free(&r);
   esmc_scenario_free(&sc);
   return v;
+}
+
+static enum esmc_verdict run_one(const struct esmc_adapter *a, char *reason,
+                                 size_t n)
+{
+  return run_json(a, simple_case, reason, n);
+}
+
+static const char *const sqs_case =
+    "{\"id\":\"proxy-sqs\",\"description\":\"unit test\",\"rules\":"
+    "[\"SQS-BATCH-1\"],\"tags\":[\"sqs\"],\"requires\":[\"sqs\"],"
+    "\"source\":\"sqs\",\"mapping\":{\"batch_size\":10},"
+    "\"records\":[{\"id\":\"m1\",\"at_ms\":0,\"body\":\"{\\\"n\\\":1}\"},"
+    "{\"id\":\"m2\",\"at_ms\":0,\"body\":\"plain text\"},"
+    "{\"id\":\"m3\",\"at_ms\":2500,\"body\":\"late\"}],"
+    "\"expect\":{\"delivered\":[\"m1\",\"m2\",\"m3\"]}}";
+
+static int file_has(const char *path, const char *needle)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf;
+  size_t n;
+  int found;
+  assert_non_null(f);
+  buf = calloc(1, 1 << 20);
+  assert_non_null(buf);
+  n = fread(buf, 1, (1 << 20) - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  found = strstr(buf, needle) != NULL;
+  free(buf);
+  return found;
+}
+
+/* Protocol 2: a scripted adapter receives, invokes and deletes through the
+ * proxy, which presents it as an ABI v2 adapter claiming sqs. */
+static void test_sqs(void **state)
+{
+  char reason[2048], err[256], tr[] = "/tmp/esmc-proxy-tr-XXXXXX";
+  char *argv[4];
+  const struct esmc_adapter *a = NULL;
+  struct esmc_proxy_opts o;
+  int fd;
+  (void)state;
+  fd = mkstemp(tr);
+  assert_true(fd >= 0);
+  close(fd);
+  memset(&o, 0, sizeof(o));
+  o.validate = 1;
+  o.transcript = tr;
+  argv[0] = (char *)"python3";
+  argv[1] = (char *)ESMC_SOURCE_DIR "/tests/adapters/sqs_script.py";
+  argv[2] = NULL;
+  argv[3] = NULL;
+  if(esmc_proxy_open(argv, &o, &a, reason, sizeof(reason)))
+    print_error("%s\n", reason);
+  assert_non_null(a);
+  assert_int_equal(esmc_proxy_protocol(), 2);
+  assert_int_equal(a->abi_version, 2);
+  assert_true(a->struct_size >= ESMC_ADAPTER_V2_SIZE);
+  assert_true(a->capabilities & ESMC_CAP_SQS);
+  assert_non_null(a->on_receive_complete);
+  assert_int_equal(esmc_adapter_check(a, err, sizeof(err)), 0);
+  assert_int_equal(run_json(a, sqs_case, reason, sizeof(reason)), ESMC_V_PASS);
+  esmc_proxy_close();
+  assert_true(file_has(tr, "\"op\":\"receive_complete\""));
+  assert_true(file_has(tr, "\"call\":\"delete_message\""));
+  assert_true(file_has(tr, "\"call\":\"get_queue_attributes\""));
+  assert_true(file_has(tr, "\"protocols\":[1,2]"));
+  assert_true(file_has(tr, "\"body\":\"plain text\""));
+  unlink(tr);
+
+  /* The same adapter speaking protocol 1 only: a v1 table, no queues. */
+  a = open_py(ESMC_SOURCE_DIR "/tests/adapters/sqs_script.py", "v1");
+  assert_int_equal(esmc_proxy_protocol(), 1);
+  assert_int_equal(a->abi_version, 1);
+  assert_int_equal(a->struct_size, ESMC_ADAPTER_V1_SIZE);
+  assert_false(a->capabilities & (ESMC_CAP_SQS | ESMC_CAP_SQS_FIFO));
+  esmc_proxy_close();
 }
 
 static void test_run_cases(void **state)
@@ -160,6 +240,7 @@ int main(void)
       cmocka_unit_test(test_split),
       cmocka_unit_test(test_open),
       cmocka_unit_test(test_run_cases),
+      cmocka_unit_test(test_sqs),
   };
   return cmocka_run_group_tests_name("proxy", tests, NULL, NULL);
 }
