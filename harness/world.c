@@ -1861,7 +1861,10 @@ static int queue_push(struct esmc_world *w, int64_t t, enum qkind kind,
   struct qitem it;
   memset(&it, 0, sizeof(it));
   it.t = t;
-  it.tie = rng_next(&w->in->rng);
+  /* Messages that become visible at one instant all do so, in queue order,
+   * before any receive of that instant looks: otherwise a receive could see
+   * a later message of a FIFO group before an earlier one. */
+  it.tie = kind == Q_MSG_VISIBLE ? 0 : rng_next(&w->in->rng);
   it.kind = kind;
   it.a = a;
   it.b = b;

@@ -312,8 +312,19 @@ static int ref_sqs_add(struct ref_sqs *q, struct ref_sqs_slot *s,
                        const struct esmc_message *m, int *oom)
 {
   size_t len = ref_sqs_record_len(&q->cfg, m);
-  size_t more = len + (s->n > 0 ? 1 : 0);
+  size_t more = len + (s->n > 0 ? 1 : 0), k;
 
+  /* SQS may deliver a message again while this batch is still being
+   * gathered (an at-least-once duplicate): keep one copy, with the latest
+   * receipt handle, in its first place. */
+  for(k = 0; k < s->n; k++) {
+    if(strcmp(s->msgs[k]->message_id, m->message_id) == 0) {
+      size_t old = ref_sqs_record_len(&q->cfg, s->msgs[k]);
+      s->bytes = s->bytes - old + len;
+      s->msgs[k] = m;
+      return 1;
+    }
+  }
   if(s->n > 0 && s->bytes + more > REF_PAYLOAD_MAX)
     return 0;
   if(ref_sqs_push(&s->msgs, &s->n, &s->cap, m) != 0) {
