@@ -951,7 +951,7 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
     an->rec[rid].expired_ev = ESMC_NONE;
     an->rec[rid].last_received_ev = ESMC_NONE;
   }
-  esmc_effective_config_init(&cfg, &sc->config);
+  esmc_effective_config_init(&cfg, sc);
   initial = cfg;
   filters_on = sc->config.filter_count > 0;
 

@@ -150,7 +150,7 @@ static int cfg_timeline_build(const struct esmc_check_ctx *c,
   size_t i;
   memset(tl, 0, sizeof(*tl));
   st.ev = 0;
-  esmc_effective_config_init(&st.cfg, &c->w->sc->config);
+  esmc_effective_config_init(&st.cfg, c->w->sc);
   if(ESMC_VEC_PUSH(*tl, st))
     return -1;
   for(i = 0; i < c->w->hist.n; i++) {

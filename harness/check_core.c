@@ -98,7 +98,7 @@ static int cfgline_build(const struct esmc_world *w, struct cfgline *l)
     memset(l, 0, sizeof(*l));
     return -1;
   }
-  esmc_effective_config_init(&l->cfg[0], &sc->config);
+  esmc_effective_config_init(&l->cfg[0], sc);
   l->ev[0] = 0;
   l->n = 1;
   for(i = 0; i < w->hist.n; i++) {
@@ -470,7 +470,7 @@ static int shard_in_progress(const struct esmc_check_ctx *c, uint32_t head)
 
   if(k == ESMC_NONE) {
     struct esmc_effective_config cfg;
-    esmc_effective_config_init(&cfg, &c->w->sc->config);
+    esmc_effective_config_init(&cfg, c->w->sc);
     slack += (int64_t)cfg.window_s * 1000;
     return an->end_t - wr->at_ms <= slack || send_retrying(c, head, slack);
   }
@@ -769,7 +769,7 @@ void esmc_check_starting_position(struct esmc_check_ctx *c)
   struct esmc_filter_rec *fv;
   int oom;
 
-  esmc_effective_config_init(&cfg, &w->sc->config);
+  esmc_effective_config_init(&cfg, w->sc);
   fv = filter_verdicts(w, &oom);
   fi = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*fi));
   first_rid = esmc_calloc(w->nshards ? w->nshards : 1, sizeof(*first_rid));
@@ -1390,7 +1390,7 @@ void esmc_check_enabled(struct esmc_check_ctx *c)
   int64_t since = 0;
   size_t i, inv = 0;
 
-  esmc_effective_config_init(&cfg, &sc->config);
+  esmc_effective_config_init(&cfg, sc);
   for(i = 0; i < w->hist.n; i++) {
     const struct esmc_hevent *e = ev_at(c, i);
     if(e->kind == ESMC_H_UPDATE && e->status == 0 && e->a >= 0 &&

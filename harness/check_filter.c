@@ -88,7 +88,7 @@ static void check_stuck(struct esmc_check_ctx *c,
 
   if(disabled_at_end(w))
     return;
-  esmc_effective_config_init(&cfg, &w->sc->config);
+  esmc_effective_config_init(&cfg, w->sc);
   esmc_buf_init(&b);
   for(s = 0; s < w->nshards; s++) {
     const struct esmc_wshard *sh = &w->shards[s];

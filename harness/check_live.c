@@ -34,7 +34,7 @@ static int build_spans(const struct esmc_world *w, struct spans *s)
   struct esmc_effective_config cfg;
   size_t i;
   int live = 0, on = 0, enabled;
-  esmc_effective_config_init(&cfg, &w->sc->config);
+  esmc_effective_config_init(&cfg, w->sc);
   enabled = cfg.enabled != 0;
   memset(s, 0, sizeof(*s));
   for(i = 0; i < w->hist.n; i++) {
@@ -155,7 +155,7 @@ void esmc_check_liveness(struct esmc_check_ctx *c)
   uint32_t rid;
   int64_t limit;
 
-  esmc_effective_config_init(&cfg, &w->sc->config);
+  esmc_effective_config_init(&cfg, w->sc);
   limit = LIVE_LIMIT_MS + (int64_t)cfg.window_s * 1000;
   if(build_spans(w, &sp) || build_touches(an, w, &tc)) {
     esmc_free(sp.t);

@@ -544,7 +544,7 @@ void esmc_check_sqs_concurrency(struct esmc_check_ctx *c)
   size_t i;
   if(!sc)
     return;
-  esmc_effective_config_init(&cfg, &sc->config);
+  esmc_effective_config_init(&cfg, sc);
   for(i = 0; i < w->hist.n; i++) {
     const struct esmc_hevent *e = hev(c, i);
     switch(e->kind) {

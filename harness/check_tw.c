@@ -506,7 +506,7 @@ void esmc_check_tumbling_window(struct esmc_check_ctx *c)
   }
   for(i = 0; i < w->nshards; i++)
     wk.covered[i] = -1;
-  esmc_effective_config_init(&cfg, &sc->config);
+  esmc_effective_config_init(&cfg, sc);
   for(i = 0; i < w->hist.n; i++) {
     const struct esmc_hevent *e = ev_at(c, i);
     const struct esmc_ainv *iv;

@@ -904,11 +904,16 @@ const char *esmc_world_record_name(const struct esmc_world *w, uint32_t rid)
 /* Effective configuration (the spec's defaults).                           */
 
 void esmc_effective_config_init(struct esmc_effective_config *o,
-                                const struct esmc_config_spec *c)
+                                const struct esmc_scenario *sc)
 {
+  const struct esmc_config_spec *c = &sc->config;
   memset(o, 0, sizeof(*o));
   o->enabled = 1;
-  o->batch_size = 100;
+  /* BatchSize defaults: 100 for streams, 10 for queues (PARAM-BS-1). */
+  o->batch_size = sc->source == ESMC_SOURCE_SQS ||
+                          sc->source == ESMC_SOURCE_SQS_FIFO
+                      ? 10
+                      : 100;
   o->window_s = 0;
   o->parallelization_factor = 1;
   o->maximum_retry_attempts = -1;
@@ -3170,7 +3175,7 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
   in->adapter = a;
   {
     struct esmc_effective_config ec;
-    esmc_effective_config_init(&ec, &sc->config);
+    esmc_effective_config_init(&ec, sc);
     in->mapping.enabled = ec.enabled != 0;
   }
 

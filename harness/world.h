@@ -97,9 +97,10 @@ struct esmc_effective_config {
   int32_t scaling_profile;     /* 0 current, 1 legacy */
 };
 
-/* Resolve the spec's defaults (CFG-1..CFG-7) for the configuration c. */
+/* Resolve the spec's defaults (CFG-1..CFG-7; SQS-CFG for queues: BatchSize
+ * 10) for the configuration of scenario sc. */
 void esmc_effective_config_init(struct esmc_effective_config *out,
-                                const struct esmc_config_spec *c);
+                                const struct esmc_scenario *sc);
 /* Apply the members an accepted update gives. */
 void esmc_effective_config_update(struct esmc_effective_config *cfg,
                                   const struct esmc_config_spec *u);
