@@ -742,6 +742,27 @@ int esmc_fuzz_decode(const uint8_t *data, size_t size, unsigned flags,
   int64_t last;
   size_t i;
 
+  /* A JSON case (a file of cases/, or a mutation of one that still loads)
+   * is taken as it is: the corpus of cases seeds the scenario fuzzers, and
+   * libFuzzer's mutations of a case explore its neighbourhood. Anything
+   * else, including JSON the loader rejects, is decoded from the bytes. */
+  if(size > 0 && data[0] == '{' && !(flags & ESMC_DECODE_SHAPE_FREE)) {
+    struct esmc_load_error err;
+    if(esmc_case_load_buf((const char *)data, size, "fuzz", out, &err) == 0) {
+      /* A mutated case keeps its shape but not its author's intent: its
+       * exact expectations and expected errors are dropped, and only the
+       * properties judge it. A configuration the mapper rejects makes the
+       * input uninteresting (esmc_fuzz_check). */
+      esmc_expect_clear(&out->expect);
+      for(i = 0; i < out->event_count; i++) {
+        esmc_free(out->events[i].expect_error_code);
+        out->events[i].expect_error_code = NULL;
+      }
+      if(swarm)
+        *swarm = 0;
+      return 0;
+    }
+  }
   memset(&d, 0, sizeof(d));
   esmc_fdp_init(&d.f, data, size);
   d.sc = sc;
@@ -909,6 +930,18 @@ int esmc_fuzz_check(const struct esmc_scenario *sc, const struct esmc_adapter *a
      r.verdict == ESMC_V_SKIP) {
     esmc_case_result_free(&r);
     return 0;
+  }
+  /* Whether a configuration (or an update) is valid is the mapper's call
+   * here: only the byte decoder promises valid ones, and a mutated JSON case
+   * may be invalid. A finding is never a rejected configuration alone. */
+  if(r.violations.n > 0) {
+    size_t k, other = 0;
+    for(k = 0; k < r.violations.n; k++)
+      other += strcmp(r.violations.v[k].property, "config_validation") != 0;
+    if(other == 0) {
+      esmc_case_result_free(&r);
+      return 0;
+    }
   }
   for(i = 0; i < r.violations.n && !v; i++)
     if(r.violations.v[i].level == ESMC_MUST)

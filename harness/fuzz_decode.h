@@ -68,9 +68,11 @@ size_t esmc_fdp_bytes(struct esmc_fdp *f, uint8_t *out, size_t max);
 #define ESMC_DECODE_SHAPE_FREE 1u /* function outcomes that do not depend on
                                      batch composition (diff_fuzzer) */
 
-/* Decode data[0, size) into out (esmc_scenario_free it). id "fuzz".
- * Returns 0, or -1 when memory ran out (out zero-filled). *swarm (may be
- * NULL) receives the swarm mask. */
+/* Decode data[0, size) into out (esmc_scenario_free it). id "fuzz". An input
+ * that is a JSON case the loader accepts (without ESMC_DECODE_SHAPE_FREE) is
+ * taken as that case, so cases/ seeds the scenario fuzzer. Returns 0, or -1
+ * when memory ran out (out zero-filled). *swarm (may be NULL) receives the
+ * swarm mask (0 for a JSON case). */
 int esmc_fuzz_decode(const uint8_t *data, size_t size, unsigned flags,
                      struct esmc_scenario *out, uint32_t *swarm);
 

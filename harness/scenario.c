@@ -139,6 +139,13 @@ static void free_expect(struct esmc_expect *e)
   free_strv(e->not_delivered, e->not_delivered_count);
 }
 
+void esmc_expect_clear(struct esmc_expect *e)
+{
+  free_expect(e);
+  memset(e, 0, sizeof(*e));
+  e->invocation_count = ESMC_UNSET;
+}
+
 void esmc_scenario_free(struct esmc_scenario *s)
 {
   size_t i;

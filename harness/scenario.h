@@ -213,6 +213,9 @@ struct esmc_scenario {
   struct esmc_queue_spec queue;
 };
 
+/* Drop every exact expectation of e (leaving none, as after init). */
+void esmc_expect_clear(struct esmc_expect *e);
+
 /* Fill s with defaults (no records, no rules, nothing expected). */
 void esmc_scenario_init(struct esmc_scenario *s);
 /* Free everything s owns; s may be zero-filled. Leaves s zero-filled. */
