@@ -598,18 +598,17 @@ static void parse_dest(const struct esmc_world *w, const struct esmc_hevent *e,
 #define F_FILTERED 32u
 #define F_INVOKED 64u
 
-/* The invocation whose INVOKE event is ev, among inv[0, n); or ESMC_NONE. */
-static size_t inv_by_ev(const struct esmc_ainv *inv, size_t n, size_t ev)
+size_t esmc_inv_by_ev(const struct esmc_analysis *an, size_t ev)
 {
-  size_t lo = 0, hi = n;
+  size_t lo = 0, hi = an->ninv;
   while(lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if(inv[mid].ev < ev)
+    if(an->inv[mid].ev < ev)
       lo = mid + 1;
     else
       hi = mid;
   }
-  return lo < n && inv[lo].ev == ev ? lo : ESMC_NONE;
+  return lo < an->ninv && an->inv[lo].ev == ev ? lo : ESMC_NONE;
 }
 
 static void settle(struct esmc_analysis *an, uint8_t *flags, uint32_t rid,
@@ -1018,7 +1017,7 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
       break;
     }
     case ESMC_H_COMPLETE: {
-      size_t k = e->b >= 0 ? inv_by_ev(an->inv, an->ninv, (size_t)e->b)
+      size_t k = e->b >= 0 ? esmc_inv_by_ev(an, (size_t)e->b)
                            : ESMC_NONE;
       if(k != ESMC_NONE && an->inv[k].done_ev == ESMC_NONE)
         complete(an, flags, &an->inv[k], e, i);

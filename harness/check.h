@@ -126,6 +126,9 @@ const char *esmc_sqs_message_id(const struct esmc_world *w, uint32_t rid);
 uint32_t esmc_sqs_group(const struct esmc_world *w, uint32_t rid);
 
 int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an);
+/* The index in an->inv of the invocation whose ESMC_H_INVOKE is event ev,
+ * or ESMC_NONE (binary search: an->inv is in event order). */
+size_t esmc_inv_by_ev(const struct esmc_analysis *an, size_t ev);
 void esmc_analysis_free(struct esmc_analysis *an);
 
 /* The spec's interpretation of a raw response under ReportBatchItemFailures

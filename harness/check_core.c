@@ -167,20 +167,6 @@ static int filtered_out(const struct esmc_check_ctx *c,
          c->an->rec[rid].deliveries == 0;
 }
 
-/* The invocation whose ESMC_H_INVOKE is event ev, or ESMC_NONE. */
-static size_t inv_by_ev(const struct esmc_analysis *an, size_t ev)
-{
-  size_t lo = 0, hi = an->ninv;
-  while(lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if(an->inv[mid].ev < ev)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < an->ninv && an->inv[lo].ev == ev ? lo : ESMC_NONE;
-}
-
 static int inv_carries(const struct esmc_ainv *iv, uint32_t rid, uint32_t *pos)
 {
   uint32_t j;
@@ -1247,7 +1233,7 @@ void esmc_check_shard_concurrency(struct esmc_check_ctx *c)
       }
       next++;
     } else if(e->kind == ESMC_H_COMPLETE && e->b >= 0) {
-      k = inv_by_ev(an, (size_t)e->b);
+      k = esmc_inv_by_ev(an, (size_t)e->b);
       if(k != ESMC_NONE && running[k]) {
         running[k] = 0;
         inflight[an->inv[k].shard]--;

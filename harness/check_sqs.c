@@ -42,27 +42,13 @@ static void report_buf(struct esmc_check_ctx *c, int64_t t, struct esmc_buf *b)
   esmc_buf_reset(b);
 }
 
-/* The index in an->inv of the invocation whose INVOKE event is ev. */
-static size_t inv_of_ev(const struct esmc_analysis *an, size_t ev)
-{
-  size_t lo = 0, hi = an->ninv;
-  while(lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if(an->inv[mid].ev < ev)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < an->ninv && an->inv[lo].ev == ev ? lo : ESMC_NONE;
-}
-
 /* The invocation a COMPLETE event finishes, or ESMC_NONE. */
 static size_t inv_of_complete(const struct esmc_analysis *an,
                               const struct esmc_hevent *e)
 {
   if(e->b < 0)
     return ESMC_NONE;
-  return inv_of_ev(an, (size_t)e->b);
+  return esmc_inv_by_ev(an, (size_t)e->b);
 }
 
 static const char *result_words(const struct esmc_ainv *iv)
@@ -271,7 +257,7 @@ void esmc_check_failed_not_deleted(struct esmc_check_ctx *c)
       break;
     }
     case ESMC_H_INVOKE:
-      v = inv_of_ev(an, i);
+      v = esmc_inv_by_ev(an, i);
       for(k = 0; k < e->nrids; k++) {
         uint32_t rid = e->rids[k];
         const struct esmc_ainv *iv;
@@ -420,7 +406,7 @@ void esmc_check_fifo_group_exclusive(struct esmc_check_ctx *c)
     }
     if(e->kind != ESMC_H_INVOKE && e->kind != ESMC_H_COMPLETE)
       continue;
-    v = e->kind == ESMC_H_INVOKE ? inv_of_ev(an, i) : inv_of_complete(an, e);
+    v = e->kind == ESMC_H_INVOKE ? esmc_inv_by_ev(an, i) : inv_of_complete(an, e);
     if(v == ESMC_NONE)
       continue;
     for(k = 0; k < an->inv[v].n; k++) {
@@ -569,7 +555,7 @@ void esmc_check_sqs_concurrency(struct esmc_check_ctx *c)
         inflight--;
       break;
     case ESMC_H_INVOKE: {
-      size_t v = inv_of_ev(an, i);
+      size_t v = esmc_inv_by_ev(an, i);
       int64_t rate = cfg.scaling_profile == 1 ? 60 : 300;
       int64_t ceiling = cfg.scaling_profile == 1 ? 1000 : 1250;
       int64_t ramp = 5 + rate * (e->t - base) / 60000;

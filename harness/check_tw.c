@@ -259,20 +259,6 @@ static struct owin *win_open(struct walk *wk, uint32_t s, int64_t start,
   return &wk->win.v[wk->win.n - 1];
 }
 
-/* The invocation whose ESMC_H_INVOKE is event ev, or ESMC_NONE. */
-static size_t inv_of_ev(const struct esmc_analysis *an, size_t ev)
-{
-  size_t lo = 0, hi = an->ninv;
-  while(lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if(an->inv[mid].ev < ev)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < an->ninv && an->inv[lo].ev == ev ? lo : ESMC_NONE;
-}
-
 /* TW-6 at the start of invocation k. */
 static void check_state(struct esmc_check_ctx *c, struct walk *wk, size_t k,
                         const struct esmc_tw_info *ti, struct esmc_buf *b)
@@ -528,7 +514,7 @@ void esmc_check_tumbling_window(struct esmc_check_ctx *c)
       break;
     }
     case ESMC_H_INVOKE:
-      k = inv_of_ev(an, i);
+      k = esmc_inv_by_ev(an, i);
       if(k == ESMC_NONE)
         break;
       iv = &an->inv[k];
@@ -553,7 +539,7 @@ void esmc_check_tumbling_window(struct esmc_check_ctx *c)
     case ESMC_H_COMPLETE:
       if(e->b < 0)
         break;
-      k = inv_of_ev(an, (size_t)e->b);
+      k = esmc_inv_by_ev(an, (size_t)e->b);
       if(k == ESMC_NONE)
         break;
       iv = &an->inv[k];
