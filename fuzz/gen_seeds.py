@@ -35,3 +35,23 @@ os.makedirs(d, exist_ok=True)
 for i, body in enumerate(bodies):
     with open(os.path.join(d, "seed-%02d" % i), "wb") as f:
         f.write(body + bytes([rng.getrandbits(8), rng.getrandbits(8)]))
+
+# Fault and multi-mapping seeds (fuzz_decode.h, ESMC_SW_MULTI ..
+# ESMC_SW_FAULT_PERM): the 4-byte prefix E5 C8 <mask lo> <mask hi> switches
+# classes 17..28 on; each seed holds one fault or multi class, some two, on
+# streams, standard and FIFO queues. Written as fuzz/corpus/scenario/
+# fault-seed-NN.
+rng = random.Random(20261128)
+d = os.path.join(out, "scenario")
+for i in range(16):
+    ext = 1 << (6 + i % 6)
+    if i >= 6:
+        ext |= 1 << (6 + rng.randrange(6))
+    if i % 3 == 1:
+        ext |= 1 << 0  # SQS
+    if i % 5 == 2:
+        ext |= 1 << 1  # FIFO
+    n = rng.choice([32, 64, 128, 256])
+    body = bytes(rng.getrandbits(8) for _ in range(n))
+    with open(os.path.join(d, "fault-seed-%02d" % i), "wb") as f:
+        f.write(bytes([0xE5, 0xC8, ext & 0xFF, ext >> 8]) + body)

@@ -815,7 +815,6 @@ static void record_fates(struct esmc_analysis *an, const uint8_t *flags,
                          const struct esmc_effective_config *initial)
 {
   const struct esmc_world *w = an->w;
-  int64_t retention = w->sc ? w->sc->retention_ms : INT64_MAX;
   uint32_t rid;
   for(rid = 0; rid < w->nrecords; rid++) {
     const struct esmc_wrecord *wr = &w->records[rid];
@@ -841,7 +840,7 @@ static void record_fates(struct esmc_analysis *an, const uint8_t *flags,
       ; /* set when it happened */
     else if(flags[rid] & F_SKIPPED)
       r->fate = ESMC_FATE_SKIPPED;
-    else if(an->end_t - wr->at_ms > retention)
+    else if(!an->queue && an->end_t >= wr->trim_ms)
       r->fate = ESMC_FATE_TRIMMED;
     else
       r->fate = ESMC_FATE_PENDING;

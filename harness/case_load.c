@@ -651,22 +651,17 @@ static int read_frt(struct loader *ld, int tok, const char *path,
   return 0;
 }
 
-/* The mapping object (is_update = 0) or an event's update (1). */
-static int read_config(struct loader *ld, int tok, const char *path,
-                       struct esmc_config_spec *c, int is_update)
+/* The members of a mapping object, already collected into v[MK_COUNT]
+ * (v[MK_CREATE_AT] < 0 for an update): into c, and create_at_ms into
+ * *create_at. */
+static int read_config_members(struct loader *ld, const int *v,
+                               const char *path, struct esmc_config_spec *c,
+                               int64_t *create_at)
 {
-  int v[MK_COUNT];
   char p[PATH_MAX_LEN];
-  int base = is_update ? 1 : 0;
-  if(take_object(ld, tok, path, mapping_keys + base, MK_COUNT - (size_t)base,
-                 v + base) < 0)
-    return -1;
-  if(is_update)
-    v[MK_CREATE_AT] = -1;
 #define PATH(key) (subpath(p, sizeof(p), path, mapping_keys[key]), p)
   if(v[MK_CREATE_AT] >= 0 &&
-     get_time(ld, v[MK_CREATE_AT], PATH(MK_CREATE_AT), 0,
-              &ld->s->create_at_ms) < 0)
+     get_time(ld, v[MK_CREATE_AT], PATH(MK_CREATE_AT), 0, create_at) < 0)
     return -1;
   if(v[MK_ENABLED] >= 0 &&
      get_bool32(ld, v[MK_ENABLED], PATH(MK_ENABLED), &c->enabled) < 0)
@@ -732,6 +727,20 @@ static int read_config(struct loader *ld, int tok, const char *path,
   }
 #undef PATH
   return 0;
+}
+
+/* The mapping object (is_update = 0) or an event's update (1). */
+static int read_config(struct loader *ld, int tok, const char *path,
+                       struct esmc_config_spec *c, int is_update)
+{
+  int v[MK_COUNT];
+  int base = is_update ? 1 : 0;
+  if(take_object(ld, tok, path, mapping_keys + base, MK_COUNT - (size_t)base,
+                 v + base) < 0)
+    return -1;
+  if(is_update)
+    v[MK_CREATE_AT] = -1;
+  return read_config_members(ld, v, path, c, &ld->s->create_at_ms);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1599,25 +1608,29 @@ static int read_then(struct loader *ld, int tok, const char *path,
   return 0;
 }
 
-static int read_function(struct loader *ld, int tok)
+/* A function object (section 7) at path into f (defaults already set). */
+static int read_function(struct loader *ld, int tok, const char *path,
+                         struct esmc_fn_script *f)
 {
   int v[FK_COUNT];
-  struct esmc_fn_script *f = &ld->s->function;
-  if(take_object(ld, tok, "function", function_keys, FK_COUNT, v) < 0)
+  char p[PATH_MAX_LEN];
+  if(take_object(ld, tok, path, function_keys, FK_COUNT, v) < 0)
     return -1;
+  subpath(p, sizeof(p), path, "timeout_s");
   if(v[FK_TIMEOUT] >= 0 &&
-     get_i32_range(ld, v[FK_TIMEOUT], "function.timeout_s", 1, 900,
-                   &f->timeout_s) < 0)
+     get_i32_range(ld, v[FK_TIMEOUT], p, 1, 900, &f->timeout_s) < 0)
     return -1;
+  subpath(p, sizeof(p), path, "duration_ms");
   if(v[FK_DURATION] >= 0 &&
-     get_time(ld, v[FK_DURATION], "function.duration_ms", 0,
-              &f->default_duration_ms) < 0)
+     get_time(ld, v[FK_DURATION], p, 0, &f->default_duration_ms) < 0)
     return -1;
   if(v[FK_RULES] >= 0) {
     struct esmc_json_iter it;
     int k, e;
     size_t n;
-    if(expect_type(ld, v[FK_RULES], "function.rules", ESMC_JSON_ARRAY) < 0)
+    char rp[PATH_MAX_LEN];
+    subpath(rp, sizeof(rp), path, "rules");
+    if(expect_type(ld, v[FK_RULES], rp, ESMC_JSON_ARRAY) < 0)
       return -1;
     n = (size_t)ld->d->tok[v[FK_RULES]].size;
     f->rules = esmc_calloc(n ? n : 1, sizeof(*f->rules));
@@ -1625,14 +1638,14 @@ static int read_function(struct loader *ld, int tok)
       return fail_oom(ld);
     esmc_json_iter_init(&it, ld->d, v[FK_RULES]);
     while(esmc_json_iter_next(&it, &k, &e)) {
-      char p[PATH_MAX_LEN], sp[PATH_MAX_LEN];
+      char sp[PATH_MAX_LEN];
       int rv[RL_COUNT];
       struct esmc_fn_rule *r = &f->rules[f->rule_count++];
       r->attempt_min = ESMC_UNSET;
       r->attempt_max = ESMC_UNSET;
       r->times = 0;
       r->duration_ms = -1;
-      indexpath(p, sizeof(p), "function.rules", f->rule_count - 1);
+      indexpath(p, sizeof(p), rp, f->rule_count - 1);
       if(take_object(ld, e, p, rule_keys, RL_COUNT, rv) < 0 ||
          require(ld, e, p, "then", rv[RL_THEN]) < 0)
         return -1;
@@ -1643,6 +1656,61 @@ static int read_function(struct loader *ld, int tok)
       if(read_then(ld, rv[RL_THEN], sp, r) < 0)
         return -1;
     }
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Several mappings (section 13): `functions` and `mappings`.                */
+
+#define NAME_MAX_LEN 40
+#define MAX_EXTRA_MAPPINGS 16
+
+/* A mapping or function name: [a-z0-9][a-z0-9-]*, at most 40 characters. */
+static int check_entity_name(struct loader *ld, int tok, const char *path,
+                             const char *what, const char *name)
+{
+  size_t i, n = strlen(name);
+  int ok = n >= 1 && n <= NAME_MAX_LEN;
+  for(i = 0; ok && i < n; i++) {
+    char c = name[i];
+    int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if(!alnum && (i == 0 || c != '-'))
+      ok = 0;
+  }
+  if(!ok)
+    return fail_tok(ld, tok, "%s: a %s name must match [a-z0-9][a-z0-9-]* "
+                    "and be at most %d characters, found '%.60s'", path, what,
+                    NAME_MAX_LEN, name);
+  return 0;
+}
+
+/* "functions": {name: function object}, in file order. Duplicate names are
+ * duplicate keys, which the JSON layer rejects. */
+static int read_functions(struct loader *ld, int tok)
+{
+  struct esmc_scenario *s = ld->s;
+  struct esmc_json_iter it;
+  int k, v;
+  size_t n;
+  if(expect_type(ld, tok, "functions", ESMC_JSON_OBJECT) < 0)
+    return -1;
+  n = (size_t)ld->d->tok[tok].size;
+  s->functions = esmc_calloc(n ? n : 1, sizeof(*s->functions));
+  if(!s->functions)
+    return fail_oom(ld);
+  esmc_json_iter_init(&it, ld->d, tok);
+  while(esmc_json_iter_next(&it, &k, &v)) {
+    char p[PATH_MAX_LEN];
+    struct esmc_fn_script *f = &s->functions[s->function_count++];
+    f->default_duration_ms = 10;
+    f->timeout_s = 3;
+    if(get_string(ld, k, "functions", &f->name, NULL) < 0 ||
+       check_entity_name(ld, k, "functions", "function", f->name) < 0)
+      return -1;
+    subpath(p, sizeof(p), "functions", f->name);
+    if(read_function(ld, v, p, f) < 0)
+      return -1;
   }
   return 0;
 }
@@ -1659,14 +1727,187 @@ enum {
   EK_SPLIT,
   EK_MERGE,
   EK_ROLLOVER,
+  EK_MAPPING, /* several mappings and faults */
+  EK_FAULT,
+  EK_TRIM,
   EK_COUNT
 };
-static const char *const event_keys[] = {"at_ms",        "update", "restart",
-                                         "destination",  "expect_error",
-                                         "split",        "merge",  "rollover"};
+static const char *const event_keys[] = {
+    "at_ms", "update",   "restart", "destination", "expect_error", "split",
+    "merge", "rollover", "mapping", "fault",       "trim"};
 static const char *const dest_states[] = {"down", "up"};
-static const int event_kinds[] = {EK_UPDATE, EK_RESTART, EK_DEST,
-                                  EK_SPLIT,  EK_MERGE,   EK_ROLLOVER};
+static const int event_kinds[] = {EK_UPDATE, EK_RESTART,  EK_DEST,
+                                  EK_SPLIT,  EK_MERGE,    EK_ROLLOVER,
+                                  EK_FAULT,  EK_TRIM};
+#define EVENT_KIND_LIST                                                      \
+  "update, restart, destination, split, merge, rollover, fault and trim"
+
+/* A mapping name ("main" or a mappings[].name) at tok: *out its index. */
+static int get_mapping_ref(struct loader *ld, int tok, const char *path,
+                           int32_t *out)
+{
+  const char *names[1 + MAX_EXTRA_MAPPINGS];
+  char list[300];
+  char *name = NULL;
+  size_t i, n = 0;
+  int idx;
+  if(get_string(ld, tok, path, &name, NULL) < 0)
+    return -1;
+  idx = esmc_scenario_mapping_index(ld->s, name);
+  if(idx >= 0) {
+    esmc_free(name);
+    *out = idx;
+    return 0;
+  }
+  names[n++] = "main";
+  for(i = 0; i < ld->s->extra_count && n < COUNT_OF(names); i++)
+    names[n++] = ld->s->extra[i].name;
+  join_names(list, sizeof(list), names, n);
+  fail_tok(ld, tok, "%s: no mapping is named '%.60s' (the case's mappings: "
+           "%s)", path, name, list);
+  esmc_free(name);
+  return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Faults (section 14).                                                      */
+
+enum { FT_CALLS, FT_ERROR, FT_UNTIL, FT_MAPPING, FT_EVERY, FT_COUNT };
+static const char *const fault_keys[] = {"calls", "error", "until_ms",
+                                         "mapping", "every"};
+static const char *const fault_errors[] = {"throttled", "service",
+                                           "access_denied",
+                                           "expired_iterator"};
+
+/* The fault's error code for fault_errors[i]. */
+static esmc_status fault_error_code(size_t i)
+{
+  switch(i) {
+  case 0: return ESMC_E_THROTTLED;
+  case 1: return ESMC_E_SERVICE;
+  case 2: return ESMC_E_ACCESS_DENIED;
+  default: return ESMC_E_EXPIRED_ITERATOR;
+  }
+}
+
+#define STREAM_CALLS                                                         \
+  ((1u << ESMC_FC_LIST_SHARDS) | (1u << ESMC_FC_GET_SHARD_ITERATOR) |        \
+   (1u << ESMC_FC_GET_RECORDS))
+#define QUEUE_CALLS                                                          \
+  ((1u << ESMC_FC_GET_QUEUE_ATTRIBUTES) | (1u << ESMC_FC_RECEIVE_MESSAGES) | \
+   (1u << ESMC_FC_DELETE_MESSAGE) |                                          \
+   (1u << ESMC_FC_CHANGE_MESSAGE_VISIBILITY))
+
+/* "calls": a non-empty array of distinct host call names that the case's
+ * source makes. */
+static int read_fault_calls(struct loader *ld, int tok, const char *path,
+                            uint32_t *calls)
+{
+  const char *names[ESMC_FC_COUNT];
+  struct esmc_json_iter it;
+  int k, v;
+  size_t i = 0, c;
+  for(c = 0; c < ESMC_FC_COUNT; c++)
+    names[c] = esmc_fault_call_name((unsigned)c);
+  if(expect_type(ld, tok, path, ESMC_JSON_ARRAY) < 0)
+    return -1;
+  if(ld->d->tok[tok].size == 0)
+    return fail_tok(ld, tok, "%s: must not be empty", path);
+  *calls = 0;
+  esmc_json_iter_init(&it, ld->d, tok);
+  while(esmc_json_iter_next(&it, &k, &v)) {
+    char ep[PATH_MAX_LEN];
+    uint32_t bit;
+    indexpath(ep, sizeof(ep), path, i++);
+    if(get_enum(ld, v, ep, names, ESMC_FC_COUNT, &c) < 0)
+      return -1;
+    bit = 1u << c;
+    if(*calls & bit)
+      return fail_tok(ld, v, "%s: '%s' is listed twice", ep, names[c]);
+    if(is_queue(ld->s) && (bit & STREAM_CALLS))
+      return fail_tok(ld, v, "%s: '%s' is a stream call, not allowed for a "
+                      "queue source", ep, names[c]);
+    if(!is_queue(ld->s) && (bit & QUEUE_CALLS))
+      return fail_tok(ld, v, "%s: '%s' is a queue call, not allowed for a "
+                      "stream source", ep, names[c]);
+    *calls |= bit;
+  }
+  return 0;
+}
+
+/* A fault event's value: {"calls": [...], "error": e, "until_ms": u,
+ * "mapping": name, "every": n}. */
+static int read_fault(struct loader *ld, int tok, const char *path,
+                      struct esmc_case_event *ev)
+{
+  int v[FT_COUNT];
+  char p[PATH_MAX_LEN];
+  size_t idx;
+  struct esmc_fault_spec *f = &ev->fault;
+  if(take_object(ld, tok, path, fault_keys, FT_COUNT, v) < 0 ||
+     require(ld, tok, path, "calls", v[FT_CALLS]) < 0 ||
+     require(ld, tok, path, "error", v[FT_ERROR]) < 0)
+    return -1;
+  subpath(p, sizeof(p), path, "calls");
+  if(read_fault_calls(ld, v[FT_CALLS], p, &f->calls) < 0)
+    return -1;
+  subpath(p, sizeof(p), path, "error");
+  if(get_enum(ld, v[FT_ERROR], p, fault_errors, COUNT_OF(fault_errors),
+              &idx) < 0)
+    return -1;
+  f->error = fault_error_code(idx);
+  if(f->error == ESMC_E_EXPIRED_ITERATOR &&
+     f->calls != (1u << ESMC_FC_GET_RECORDS))
+    return fail_tok(ld, v[FT_ERROR], "%s: 'expired_iterator' needs calls to "
+                    "be exactly [\"get_records\"]", p);
+  if(v[FT_UNTIL] >= 0) {
+    subpath(p, sizeof(p), path, "until_ms");
+    if(get_time(ld, v[FT_UNTIL], p, 0, &f->until_ms) < 0)
+      return -1;
+    if(f->until_ms <= ev->at_ms)
+      return fail_tok(ld, v[FT_UNTIL], "%s: must be after the event's at_ms "
+                      "(%" PRId64 "), found %" PRId64, p, ev->at_ms,
+                      f->until_ms);
+  }
+  subpath(p, sizeof(p), path, "mapping");
+  if(v[FT_MAPPING] >= 0 && get_mapping_ref(ld, v[FT_MAPPING], p,
+                                           &f->mapping) < 0)
+    return -1;
+  subpath(p, sizeof(p), path, "every");
+  if(v[FT_EVERY] >= 0 &&
+     get_i32_range(ld, v[FT_EVERY], p, 1, 1000, &f->every) < 0)
+    return -1;
+  return 0;
+}
+
+enum { TR_SHARD, TR_BEFORE, TR_COUNT };
+static const char *const trim_keys[] = {"shard", "before_ms"};
+
+/* A trim event's value: {"shard": i, "before_ms": b}, both optional. That
+ * the shard exists at the event's time is checked with the shard plan
+ * (check_trims). */
+static int read_trim(struct loader *ld, int tok, const char *path,
+                     struct esmc_case_event *ev)
+{
+  int v[TR_COUNT];
+  char p[PATH_MAX_LEN];
+  if(is_queue(ld->s))
+    return fail_tok(ld, key_of(tok), "%s: not allowed for a queue source "
+                    "(a trim drops stream records)", path);
+  if(take_object(ld, tok, path, trim_keys, TR_COUNT, v) < 0)
+    return -1;
+  subpath(p, sizeof(p), path, "shard");
+  if(v[TR_SHARD] >= 0 &&
+     get_i32_range(ld, v[TR_SHARD], p, 0, ld->max_shards - 1,
+                   &ev->shards[0]) < 0)
+    return -1;
+  ev->trim_before_ms = ev->at_ms;
+  subpath(p, sizeof(p), path, "before_ms");
+  if(v[TR_BEFORE] >= 0 &&
+     get_i64(ld, v[TR_BEFORE], p, 0, ev->at_ms, &ev->trim_before_ms) < 0)
+    return -1;
+  return 0;
+}
 
 /* Count how many shards the reshard events may add, before the records are
  * read (their explicit shard indexes may name those shards). Shapes are
@@ -1757,18 +1998,25 @@ static int read_event(struct loader *ld, int tok, const char *path,
       continue;
     if(kind >= 0) {
       int later = v[x] > v[kind] ? x : kind;
-      return fail_tok(ld, key_of(v[later]), "%s: give only one of update, "
-                      "restart and destination (or split, merge, rollover)",
-                      path);
+      return fail_tok(ld, key_of(v[later]), "%s: give only one of "
+                      EVENT_KIND_LIST, path);
     }
     kind = x;
   }
   if(kind < 0)
-    return fail_tok(ld, tok, "%s: expected one of update, restart and "
-                    "destination (or split, merge, rollover)", path);
+    return fail_tok(ld, tok, "%s: expected one of " EVENT_KIND_LIST, path);
   if(v[EK_EXPECT_ERROR] >= 0 && kind != EK_UPDATE)
     return fail_tok(ld, key_of(v[EK_EXPECT_ERROR]), "%s.expect_error: only "
                     "allowed with update", path);
+  if(v[EK_MAPPING] >= 0) {
+    subpath(p, sizeof(p), path, "mapping");
+    if(kind != EK_UPDATE && kind != EK_RESTART)
+      return fail_tok(ld, key_of(v[EK_MAPPING]), "%s: only allowed with "
+                      "update and restart (a fault names its mapping inside "
+                      "its fault object)", p);
+    if(get_mapping_ref(ld, v[EK_MAPPING], p, &ev->mapping) < 0)
+      return -1;
+  }
   if(kind == EK_UPDATE) {
     ev->kind = ESMC_CASE_UPDATE;
     subpath(p, sizeof(p), path, "update");
@@ -1787,6 +2035,18 @@ static int read_event(struct loader *ld, int tok, const char *path,
     if(!b)
       return fail_tok(ld, v[EK_RESTART], "%s: must be true", p);
     ev->kind = ESMC_CASE_RESTART;
+  }
+  else if(kind == EK_FAULT) {
+    ev->kind = ESMC_CASE_FAULT;
+    subpath(p, sizeof(p), path, "fault");
+    if(read_fault(ld, v[EK_FAULT], p, ev) < 0)
+      return -1;
+  }
+  else if(kind == EK_TRIM) {
+    ev->kind = ESMC_CASE_TRIM;
+    subpath(p, sizeof(p), path, "trim");
+    if(read_trim(ld, v[EK_TRIM], p, ev) < 0)
+      return -1;
   }
   else if(kind == EK_SPLIT || kind == EK_MERGE || kind == EK_ROLLOVER) {
     ev->kind = kind == EK_SPLIT   ? ESMC_CASE_SPLIT
@@ -1824,8 +2084,7 @@ static int read_events(struct loader *ld, int tok)
   while(esmc_json_iter_next(&it, &k, &e)) {
     char p[PATH_MAX_LEN];
     struct esmc_case_event *ev = &s->events[s->event_count++];
-    esmc_config_spec_init(&ev->update);
-    ev->shards[0] = ev->shards[1] = -1;
+    esmc_case_event_init(ev);
     indexpath(p, sizeof(p), "events", s->event_count - 1);
     if(read_event(ld, e, p, ev, prev) < 0)
       return -1;
@@ -1857,6 +2116,48 @@ static int check_plan(struct loader *ld, int events)
         return fail_tok(ld, e, "%s", msg);
   }
   return fail_at(ld, 0, 0, "%s", msg);
+}
+
+/* A trim's shard must exist at the trim's time: an original shard or one
+ * that a reshard at or before it created (the plan is valid by now, so
+ * every reshard event applies). */
+static int check_trims(struct loader *ld, int events)
+{
+  struct esmc_scenario *s = ld->s;
+  size_t i, j;
+  for(i = 0; i < s->event_count; i++) {
+    const struct esmc_case_event *ev = &s->events[i];
+    int64_t n = s->shard_count;
+    if(ev->kind != ESMC_CASE_TRIM || ev->shards[0] < 0)
+      continue;
+    for(j = 0; j < s->event_count; j++) {
+      const struct esmc_case_event *r = &s->events[j];
+      if(r->at_ms > ev->at_ms)
+        continue;
+      if(r->kind == ESMC_CASE_SPLIT)
+        n += 2;
+      else if(r->kind == ESMC_CASE_MERGE || r->kind == ESMC_CASE_ROLLOVER)
+        n += 1;
+    }
+    if(ev->shards[0] < n)
+      continue;
+    {
+      struct esmc_json_iter it;
+      int k, e, tok = -1;
+      size_t at = 0;
+      char p[PATH_MAX_LEN];
+      esmc_json_iter_init(&it, ld->d, events);
+      while(esmc_json_iter_next(&it, &k, &e))
+        if(at++ == i)
+          tok = obj_member(ld, obj_member(ld, e, "trim"), "shard");
+      indexpath(p, sizeof(p), "events", i);
+      return fail_tok(ld, tok, "%s.trim.shard: shard %d does not exist at "
+                      "t=%" PRId64 " ms (the stream has %d shard%s by then)",
+                      p, (int)ev->shards[0], ev->at_ms, (int)n,
+                      n == 1 ? "" : "s");
+    }
+  }
+  return 0;
 }
 
 enum {
@@ -1943,31 +2244,37 @@ static int read_dest(struct loader *ld, int tok, const char *path,
   return 0;
 }
 
-static int read_expect(struct loader *ld, int tok)
+/* An expect object (section 9) at path into x (invocation_count already
+ * ESMC_UNSET). */
+static int read_expect(struct loader *ld, int tok, const char *path,
+                       struct esmc_expect *x)
 {
   int v[XK_COUNT];
-  struct esmc_expect *x = &ld->s->expect;
   struct esmc_json_iter it;
   int k, e;
   size_t n;
-  if(take_object(ld, tok, "expect", expect_keys, XK_COUNT, v) < 0)
+  char p[PATH_MAX_LEN];
+  if(take_object(ld, tok, path, expect_keys, XK_COUNT, v) < 0)
     return -1;
   if(v[XK_CONFIG_ERROR] >= 0) {
     int c[CE_COUNT];
-    if(take_object(ld, v[XK_CONFIG_ERROR], "expect.config_error",
-                   config_error_keys, CE_COUNT, c) < 0 ||
-       require(ld, v[XK_CONFIG_ERROR], "expect.config_error", "code",
-               c[CE_CODE]) < 0 ||
-       get_name(ld, c[CE_CODE], "expect.config_error.code",
-                &x->config_error_code) < 0)
+    char cp[PATH_MAX_LEN];
+    subpath(p, sizeof(p), path, "config_error");
+    if(take_object(ld, v[XK_CONFIG_ERROR], p, config_error_keys, CE_COUNT,
+                   c) < 0 ||
+       require(ld, v[XK_CONFIG_ERROR], p, "code", c[CE_CODE]) < 0)
       return -1;
+    subpath(cp, sizeof(cp), p, "code");
+    if(get_name(ld, c[CE_CODE], cp, &x->config_error_code) < 0)
+      return -1;
+    subpath(cp, sizeof(cp), p, "message");
     if(c[CE_MESSAGE] >= 0 &&
-       get_string(ld, c[CE_MESSAGE], "expect.config_error.message",
-                  &x->config_error_message, NULL) < 0)
+       get_string(ld, c[CE_MESSAGE], cp, &x->config_error_message, NULL) < 0)
       return -1;
   }
   if(v[XK_BATCHES] >= 0) {
-    if(expect_type(ld, v[XK_BATCHES], "expect.batches", ESMC_JSON_ARRAY) < 0)
+    subpath(p, sizeof(p), path, "batches");
+    if(expect_type(ld, v[XK_BATCHES], p, ESMC_JSON_ARRAY) < 0)
       return -1;
     n = (size_t)ld->d->tok[v[XK_BATCHES]].size;
     x->batches = esmc_calloc(n ? n : 1, sizeof(*x->batches));
@@ -1977,21 +2284,22 @@ static int read_expect(struct loader *ld, int tok)
     x->batches_given = 1;
     esmc_json_iter_init(&it, ld->d, v[XK_BATCHES]);
     while(esmc_json_iter_next(&it, &k, &e)) {
-      char p[PATH_MAX_LEN];
+      char bp[PATH_MAX_LEN];
       size_t i = x->batch_count++;
-      indexpath(p, sizeof(p), "expect.batches", i);
-      if(get_strv(ld, e, p, &x->batches[i], &x->batch_lens[i],
+      indexpath(bp, sizeof(bp), p, i);
+      if(get_strv(ld, e, bp, &x->batches[i], &x->batch_lens[i],
                   check_record_id, 1) < 0)
         return -1;
     }
   }
+  subpath(p, sizeof(p), path, "invocations");
   if(v[XK_INVOCATIONS] >= 0 &&
-     get_i32_range(ld, v[XK_INVOCATIONS], "expect.invocations", 0, INT32_MAX,
+     get_i32_range(ld, v[XK_INVOCATIONS], p, 0, INT32_MAX,
                    &x->invocation_count) < 0)
     return -1;
   if(v[XK_DESTINATIONS] >= 0) {
-    if(expect_type(ld, v[XK_DESTINATIONS], "expect.destinations",
-                   ESMC_JSON_ARRAY) < 0)
+    subpath(p, sizeof(p), path, "destinations");
+    if(expect_type(ld, v[XK_DESTINATIONS], p, ESMC_JSON_ARRAY) < 0)
       return -1;
     n = (size_t)ld->d->tok[v[XK_DESTINATIONS]].size;
     x->destinations = esmc_calloc(n ? n : 1, sizeof(*x->destinations));
@@ -2000,25 +2308,111 @@ static int read_expect(struct loader *ld, int tok)
     x->destinations_given = 1;
     esmc_json_iter_init(&it, ld->d, v[XK_DESTINATIONS]);
     while(esmc_json_iter_next(&it, &k, &e)) {
-      char p[PATH_MAX_LEN];
+      char dp[PATH_MAX_LEN];
       struct esmc_expect_dest *d = &x->destinations[x->destination_count++];
       d->batch_size = ESMC_UNSET;
       d->approximate_invoke_count = ESMC_UNSET;
       d->has_response_context = ESMC_UNSET;
-      indexpath(p, sizeof(p), "expect.destinations", x->destination_count - 1);
-      if(read_dest(ld, e, p, d) < 0)
+      indexpath(dp, sizeof(dp), p, x->destination_count - 1);
+      if(read_dest(ld, e, dp, d) < 0)
         return -1;
     }
   }
+  subpath(p, sizeof(p), path, "delivered");
   if(v[XK_DELIVERED] >= 0 &&
-     get_strv(ld, v[XK_DELIVERED], "expect.delivered", &x->delivered,
-              &x->delivered_count, check_record_id, 0) < 0)
+     get_strv(ld, v[XK_DELIVERED], p, &x->delivered, &x->delivered_count,
+              check_record_id, 0) < 0)
     return -1;
+  subpath(p, sizeof(p), path, "not_delivered");
   if(v[XK_NOT_DELIVERED] >= 0 &&
-     get_strv(ld, v[XK_NOT_DELIVERED], "expect.not_delivered",
-              &x->not_delivered, &x->not_delivered_count, check_record_id,
-              0) < 0)
+     get_strv(ld, v[XK_NOT_DELIVERED], p, &x->not_delivered,
+              &x->not_delivered_count, check_record_id, 0) < 0)
     return -1;
+  return 0;
+}
+
+/* One element of `mappings` (mapping index + 1 is its index): the keys of
+ * `mapping` plus name, function and expect. */
+enum { MX_NAME = MK_COUNT, MX_FUNCTION, MX_EXPECT, MX_COUNT };
+
+static int read_mapping_entry(struct loader *ld, int tok, const char *path,
+                              size_t index)
+{
+  struct esmc_scenario *s = ld->s;
+  struct esmc_mapping_spec *m = &s->extra[index];
+  const char *names[MX_COUNT];
+  int v[MX_COUNT];
+  char p[PATH_MAX_LEN];
+  size_t j;
+  memcpy(names, mapping_keys, sizeof(mapping_keys));
+  names[MX_NAME] = "name";
+  names[MX_FUNCTION] = "function";
+  names[MX_EXPECT] = "expect";
+  if(take_object(ld, tok, path, names, MX_COUNT, v) < 0 ||
+     require(ld, tok, path, "name", v[MX_NAME]) < 0)
+    return -1;
+  subpath(p, sizeof(p), path, "name");
+  if(get_string(ld, v[MX_NAME], p, &m->name, NULL) < 0 ||
+     check_entity_name(ld, v[MX_NAME], p, "mapping", m->name) < 0)
+    return -1;
+  if(strcmp(m->name, "main") == 0)
+    return fail_tok(ld, v[MX_NAME], "%s: 'main' is the name of the case's "
+                    "mapping", p);
+  for(j = 0; j < index; j++)
+    if(strcmp(s->extra[j].name, m->name) == 0)
+      return fail_tok(ld, v[MX_NAME], "%s: mappings[%zu] is already named "
+                      "'%s'", p, j, m->name);
+  if(read_config_members(ld, v, path, &m->config, &m->create_at_ms) < 0)
+    return -1;
+  if(v[MX_FUNCTION] >= 0) {
+    char *fn = NULL;
+    subpath(p, sizeof(p), path, "function");
+    if(get_string(ld, v[MX_FUNCTION], p, &fn, NULL) < 0)
+      return -1;
+    for(j = 0; j < s->function_count; j++)
+      if(strcmp(s->functions[j].name, fn) == 0)
+        break;
+    if(j == s->function_count) {
+      fail_tok(ld, v[MX_FUNCTION], "%s: no entry of functions is named "
+               "'%.60s'", p, fn);
+      esmc_free(fn);
+      return -1;
+    }
+    esmc_free(fn);
+    m->function = (uint32_t)j + 1;
+  }
+  subpath(p, sizeof(p), path, "expect");
+  if(v[MX_EXPECT] >= 0 && read_expect(ld, v[MX_EXPECT], p, &m->expect) < 0)
+    return -1;
+  return 0;
+}
+
+/* "mappings": 1 .. 16 mappings after the case's `mapping`. */
+static int read_mappings(struct loader *ld, int tok)
+{
+  struct esmc_scenario *s = ld->s;
+  struct esmc_json_iter it;
+  int k, e;
+  size_t n;
+  if(expect_type(ld, tok, "mappings", ESMC_JSON_ARRAY) < 0)
+    return -1;
+  n = (size_t)ld->d->tok[tok].size;
+  if(n < 1 || n > MAX_EXTRA_MAPPINGS)
+    return fail_tok(ld, tok, "mappings: must list 1 to %d mappings, found "
+                    "%zu", MAX_EXTRA_MAPPINGS, n);
+  s->extra = esmc_calloc(n, sizeof(*s->extra));
+  if(!s->extra)
+    return fail_oom(ld);
+  esmc_json_iter_init(&it, ld->d, tok);
+  while(esmc_json_iter_next(&it, &k, &e)) {
+    char p[PATH_MAX_LEN];
+    size_t i = s->extra_count++;
+    esmc_config_spec_init(&s->extra[i].config);
+    s->extra[i].expect.invocation_count = ESMC_UNSET;
+    indexpath(p, sizeof(p), "mappings", i);
+    if(read_mapping_entry(ld, e, p, i) < 0)
+      return -1;
+  }
   return 0;
 }
 
@@ -2042,13 +2436,15 @@ enum {
   CK_RUN,
   CK_EXPECT,
   CK_QUEUE, /* ABI v2 */
+  CK_MAPPINGS, /* several mappings */
+  CK_FUNCTIONS,
   CK_COUNT
 };
 static const char *const case_keys[] = {
     "id",     "description", "rules",    "tags",     "requires",
     "source", "stream",      "start",    "mapping",  "records",
     "generate", "function",  "events",   "run",      "expect",
-    "queue"};
+    "queue",  "mappings",    "functions"};
 static const char *const sources[] = {"kinesis", "dynamodb", "sqs",
                                       "sqs_fifo"};
 enum { RUN_UNTIL, RUN_COUNT };
@@ -2155,11 +2551,18 @@ static int load_case(struct loader *ld)
   if(index_records(ld) < 0)
     return -1;
 
-  if(v[CK_FUNCTION] >= 0 && read_function(ld, v[CK_FUNCTION]) < 0)
+  if(v[CK_FUNCTION] >= 0 &&
+     read_function(ld, v[CK_FUNCTION], "function", &s->function) < 0)
+    return -1;
+  /* Functions before the mappings that name them, and mappings before the
+   * events that name them, wherever they are in the file. */
+  if(v[CK_FUNCTIONS] >= 0 && read_functions(ld, v[CK_FUNCTIONS]) < 0)
+    return -1;
+  if(v[CK_MAPPINGS] >= 0 && read_mappings(ld, v[CK_MAPPINGS]) < 0)
     return -1;
   if(v[CK_EVENTS] >= 0 && read_events(ld, v[CK_EVENTS]) < 0)
     return -1;
-  if(check_plan(ld, v[CK_EVENTS]) < 0)
+  if(check_plan(ld, v[CK_EVENTS]) < 0 || check_trims(ld, v[CK_EVENTS]) < 0)
     return -1;
   if(v[CK_RUN] >= 0) {
     int r[RUN_COUNT];
@@ -2168,7 +2571,8 @@ static int load_case(struct loader *ld)
        get_time(ld, r[RUN_UNTIL], "run.until_ms", 1, &s->run_until_ms) < 0)
       return -1;
   }
-  if(v[CK_EXPECT] >= 0 && read_expect(ld, v[CK_EXPECT]) < 0)
+  if(v[CK_EXPECT] >= 0 &&
+     read_expect(ld, v[CK_EXPECT], "expect", &s->expect) < 0)
     return -1;
   return 0;
 }

@@ -369,12 +369,74 @@ static void put_rule(struct esmc_buf *b, const struct esmc_fn_rule *r)
   esmc_buf_puts(b, "}}");
 }
 
-static void put_event(struct esmc_buf *b, const struct esmc_case_event *e)
+/* The name of a fault's error code, or NULL when a case cannot say it. */
+static const char *fault_error_name(esmc_status e)
 {
-  int first = 1;
+  switch(e) {
+  case ESMC_E_THROTTLED: return "throttled";
+  case ESMC_E_SERVICE: return "service";
+  case ESMC_E_ACCESS_DENIED: return "access_denied";
+  case ESMC_E_EXPIRED_ITERATOR: return "expired_iterator";
+  default: return NULL;
+  }
+}
+
+/* A fault event's object; -1 when f cannot be written (no calls, an
+ * unknown call or error, a mapping the scenario does not have). */
+static int put_fault(struct esmc_buf *b, const struct esmc_scenario *sc,
+                     const struct esmc_case_event *e)
+{
+  const struct esmc_fault_spec *f = &e->fault;
+  const char *err = fault_error_name(f->error);
+  int first = 1, n = 0;
+  unsigned c;
+  if(!err || f->calls == 0 || (f->calls >> ESMC_FC_COUNT) != 0 ||
+     f->mapping < -1 || (f->mapping >= 0 &&
+                         (size_t)f->mapping >= esmc_scenario_mapping_count(sc)))
+    return -1;
+  esmc_buf_putc(b, '{');
+  put_key(b, &first, "calls");
+  esmc_buf_putc(b, '[');
+  for(c = 0; c < ESMC_FC_COUNT; c++) {
+    if(!(f->calls & (1u << c)))
+      continue;
+    esmc_buf_puts(b, n++ ? ", " : "");
+    put_str(b, esmc_fault_call_name(c));
+  }
+  esmc_buf_putc(b, ']');
+  put_key(b, &first, "error");
+  put_str(b, err);
+  if(f->until_ms != INT64_MAX) {
+    put_key(b, &first, "until_ms");
+    put_i64(b, f->until_ms);
+  }
+  if(f->mapping >= 0) {
+    put_key(b, &first, "mapping");
+    put_str(b, esmc_scenario_mapping_name(sc, (size_t)f->mapping));
+  }
+  if(f->every != 1) {
+    put_key(b, &first, "every");
+    put_i64(b, f->every);
+  }
+  esmc_buf_putc(b, '}');
+  return 0;
+}
+
+/* One event; -1 when it cannot be written. */
+static int put_event(struct esmc_buf *b, const struct esmc_scenario *sc,
+                     const struct esmc_case_event *e)
+{
+  int first = 1, rc = 0;
   esmc_buf_puts(b, "{");
   put_key(b, &first, "at_ms");
   put_i64(b, e->at_ms);
+  if((e->kind == ESMC_CASE_UPDATE || e->kind == ESMC_CASE_RESTART) &&
+     e->mapping != 0) {
+    if(e->mapping < 0 || (size_t)e->mapping >= esmc_scenario_mapping_count(sc))
+      return -1;
+    put_key(b, &first, "mapping");
+    put_str(b, esmc_scenario_mapping_name(sc, (size_t)e->mapping));
+  }
   switch(e->kind) {
   case ESMC_CASE_UPDATE: {
     int ufirst = 1;
@@ -407,8 +469,28 @@ static void put_event(struct esmc_buf *b, const struct esmc_case_event *e)
     esmc_buf_printf(b, "{\"shards\": [%d, %d]}", (int)e->shards[0],
                     (int)e->shards[1]);
     break;
+  case ESMC_CASE_FAULT:
+    put_key(b, &first, "fault");
+    rc = put_fault(b, sc, e);
+    break;
+  case ESMC_CASE_TRIM: {
+    int tfirst = 1;
+    put_key(b, &first, "trim");
+    esmc_buf_putc(b, '{');
+    if(e->shards[0] >= 0) {
+      put_key(b, &tfirst, "shard");
+      put_i64(b, e->shards[0]);
+    }
+    if(e->trim_before_ms != e->at_ms) {
+      put_key(b, &tfirst, "before_ms");
+      put_i64(b, e->trim_before_ms);
+    }
+    esmc_buf_putc(b, '}');
+    break;
+  }
   }
   esmc_buf_puts(b, "}");
+  return rc;
 }
 
 static void put_expect(struct esmc_buf *b, const struct esmc_expect *x)
@@ -527,12 +609,63 @@ static void put_stream(struct esmc_buf *b, const struct esmc_scenario *sc)
   esmc_buf_puts(b, "}");
 }
 
+/* A function object; rules one a line, each after sep, then end. */
+static void put_function(struct esmc_buf *b, const struct esmc_fn_script *f,
+                         const char *sep, const char *end)
+{
+  int first = 1;
+  size_t i;
+  esmc_buf_putc(b, '{');
+  put_key(b, &first, "timeout_s");
+  put_i64(b, f->timeout_s);
+  put_key(b, &first, "duration_ms");
+  put_i64(b, f->default_duration_ms);
+  if(f->rule_count) {
+    put_key(b, &first, "rules");
+    esmc_buf_putc(b, '[');
+    for(i = 0; i < f->rule_count; i++) {
+      esmc_buf_puts(b, i ? "," : "");
+      esmc_buf_puts(b, sep);
+      put_rule(b, &f->rules[i]);
+    }
+    esmc_buf_puts(b, end);
+    esmc_buf_putc(b, ']');
+  }
+  esmc_buf_putc(b, '}');
+}
+
+/* One element of `mappings`; -1 when its function index is out of range. */
+static int put_mapping(struct esmc_buf *b, const struct esmc_scenario *sc,
+                       const struct esmc_mapping_spec *m)
+{
+  int first = 1;
+  if(m->function > sc->function_count)
+    return -1;
+  esmc_buf_putc(b, '{');
+  put_key(b, &first, "name");
+  put_str(b, m->name);
+  if(m->function > 0) {
+    put_key(b, &first, "function");
+    put_str(b, sc->functions[m->function - 1].name);
+  }
+  if(m->create_at_ms) {
+    put_key(b, &first, "create_at_ms");
+    put_i64(b, m->create_at_ms);
+  }
+  put_config(b, &first, &m->config);
+  if(!expect_empty(&m->expect)) {
+    put_key(b, &first, "expect");
+    put_expect(b, &m->expect);
+  }
+  esmc_buf_putc(b, '}');
+  return 0;
+}
+
 int esmc_case_write(const struct esmc_scenario *sc, struct esmc_buf *b)
 {
   size_t i;
   uint64_t bit;
   int first;
-  const struct esmc_fn_script *f = &sc->function;
 
   static const char *const source_names[] = {NULL, "kinesis", "dynamodb",
                                              "sqs", "sqs_fifo"};
@@ -581,6 +714,15 @@ int esmc_case_write(const struct esmc_scenario *sc, struct esmc_buf *b)
   }
   put_config(b, &first, &sc->config);
   esmc_buf_puts(b, "}");
+  if(sc->extra_count) {
+    esmc_buf_puts(b, ",\n  \"mappings\": [");
+    for(i = 0; i < sc->extra_count; i++) {
+      esmc_buf_puts(b, i ? ",\n    " : "\n    ");
+      if(put_mapping(b, sc, &sc->extra[i]) < 0)
+        return -1;
+    }
+    esmc_buf_puts(b, "\n  ]");
+  }
 
   if(sc->record_count) {
     esmc_buf_puts(b, ",\n  \"records\": [");
@@ -591,28 +733,25 @@ int esmc_case_write(const struct esmc_scenario *sc, struct esmc_buf *b)
     esmc_buf_puts(b, "\n  ]");
   }
 
-  esmc_buf_puts(b, ",\n  \"function\": {");
-  first = 1;
-  put_key(b, &first, "timeout_s");
-  put_i64(b, f->timeout_s);
-  put_key(b, &first, "duration_ms");
-  put_i64(b, f->default_duration_ms);
-  if(f->rule_count) {
-    put_key(b, &first, "rules");
-    esmc_buf_putc(b, '[');
-    for(i = 0; i < f->rule_count; i++) {
+  esmc_buf_puts(b, ",\n  \"function\": ");
+  put_function(b, &sc->function, "\n    ", "\n  ");
+  if(sc->function_count) {
+    esmc_buf_puts(b, ",\n  \"functions\": {");
+    for(i = 0; i < sc->function_count; i++) {
       esmc_buf_puts(b, i ? ",\n    " : "\n    ");
-      put_rule(b, &f->rules[i]);
+      put_str(b, sc->functions[i].name);
+      esmc_buf_puts(b, ": ");
+      put_function(b, &sc->functions[i], "\n      ", "\n    ");
     }
-    esmc_buf_puts(b, "\n  ]");
+    esmc_buf_puts(b, "\n  }");
   }
-  esmc_buf_puts(b, "}");
 
   if(sc->event_count) {
     esmc_buf_puts(b, ",\n  \"events\": [");
     for(i = 0; i < sc->event_count; i++) {
       esmc_buf_puts(b, i ? ",\n    " : "\n    ");
-      put_event(b, &sc->events[i]);
+      if(put_event(b, sc, &sc->events[i]) < 0)
+        return -1;
     }
     esmc_buf_puts(b, "\n  ]");
   }

@@ -18,8 +18,12 @@
 #include "util.h"
 
 /* Append the case text of sc to out. Returns 0, or -1 when memory ran out
- * (out->oom) or a member cannot be represented (a source other than
- * Kinesis/DynamoDB). */
+ * (out->oom) or a member cannot be represented: an unknown source, a fault
+ * with no calls, an unknown call or an error other than throttled, service,
+ * access_denied and expired_iterator, or a mapping or function index that
+ * the scenario does not have. Mappings, functions, the `mapping` of update
+ * and restart events (when not 0), faults and trims are written so that
+ * loading the text gives them back unchanged. */
 int esmc_case_write(const struct esmc_scenario *sc, struct esmc_buf *out);
 
 /* Write the case text of sc to path. Returns 0 or -1 (errno or out of

@@ -184,6 +184,20 @@ int esmc_check_one(const char *name, const struct esmc_world *w,
                    struct esmc_violations *out);
 void esmc_violations_free(struct esmc_violations *v);
 
+/* 1 when an injected fault that reaches the judged mapping (w->sc->view_of;
+ * ESMC_CASE_FAULT, or a failure destination down) was active at some time
+ * in [t0, t1], or healed less than ESMC_FAULT_SHADOW_MS before t0: a mapper
+ * still backing off then is not late. SHOULD timing properties do not judge
+ * such stretches. */
+#define ESMC_FAULT_SHADOW_MS 60000
+int esmc_fault_during(const struct esmc_world *w, int64_t t0, int64_t t1);
+
+/* Message helpers: a status code's name ("ESMC_E_THROTTLED"), and its name
+ * with its meaning ("ESMC_E_THROTTLED (request throttled; try again
+ * later)"). */
+const char *esmc_status_name(int32_t st);
+const char *esmc_status_words(int32_t st);
+
 /* Message helper: "r3 (seq 4959..., key k1, shard shardId-000000000000)". */
 void esmc_describe_record(const struct esmc_world *w, uint32_t rid,
                           struct esmc_buf *out);

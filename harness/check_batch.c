@@ -961,8 +961,9 @@ static void retry_chain_end(struct esmc_check_ctx *c, const struct chains *ch,
   e = hev(c, dis.ev);
   cfg = cfg_at(cfgs, dis.ev);
   /* A checkpoint past expired records is an age discard (AGE-3 judges the
-   * missing destination record). */
-  if(!dis.dest && expired_at(w, cfg, rid0, e->t))
+   * missing destination record); past trimmed ones, a trim (FAULT-3). */
+  if(!dis.dest && (expired_at(w, cfg, rid0, e->t) ||
+                   e->t >= w->records[rid0].trim_ms))
     return;
   attempts = L->result == ESMC_R_PARTIAL && L->failed_from > 0
                  ? 0
@@ -2226,7 +2227,8 @@ void esmc_check_batch_latency(struct esmc_check_ctx *c)
         window = max_window(c, &cfgs, avail, f->t_start);
         allowed = (int64_t)window * 1000 + 1000 + 1000;
         delay = f->t_start - avail;
-        if(delay > allowed && !paused_during(&rt, avail, f->t_start)) {
+        if(delay > allowed && !paused_during(&rt, avail, f->t_start) &&
+           !esmc_fault_during(w, avail, f->t_start)) {
           esmc_buf_printf(&b, "%s (seq %s, shard %s) was available from t=%"
                           PRId64 "ms (appended at t=%" PRId64 "ms, shard "
                           "idle) but was first delivered by invocation #%zu "

@@ -258,8 +258,7 @@ static enum discard discard_reason(const struct esmc_check_ctx *c,
   const struct esmc_arec *r = &c->an->rec[rid];
   const struct esmc_effective_config *cfg = cfg_at(line, ev);
   int64_t age = ev_at(c, ev)->t - w->records[rid].at_ms;
-
-  if(age > w->sc->retention_ms)
+  if(ev_at(c, ev)->t >= w->records[rid].trim_ms)
     return D_TRIMMED;
   if(filtered_out(c, fv, rid))
     return D_FILTERED;
@@ -454,6 +453,10 @@ static int shard_in_progress(const struct esmc_check_ctx *c, uint32_t head)
   size_t k = last_inv_before(an, head, c->w->hist.n, NULL);
   const struct esmc_ainv *iv;
 
+  /* An injected fault still active at the end (one that never heals), or
+   * just healed, keeps the mapper from the shard (FAULT-1, FAULT-9). */
+  if(esmc_fault_during(c->w, an->end_t, an->end_t))
+    return 1;
   if(k == ESMC_NONE) {
     struct esmc_effective_config cfg;
     esmc_effective_config_init(&cfg, c->w->sc);
@@ -482,6 +485,96 @@ static int shard_in_progress(const struct esmc_check_ctx *c, uint32_t head)
              1 + (int64_t)iv->cfg.maximum_retry_attempts;
 }
 
+/* FAULT-6: the last failed send of a failure record covering rid before
+ * event before (ESMC_NONE: all of them), as an index in an->dest, or
+ * ESMC_NONE. A failed send does not report the record. */
+static size_t failed_send_before(const struct esmc_check_ctx *c, uint32_t rid,
+                                 size_t before)
+{
+  const struct esmc_analysis *an = c->an;
+  const struct esmc_wrecord *wr = &c->w->records[rid];
+  size_t k, found = ESMC_NONE;
+  for(k = 0; k < an->ndest && an->dest[k].ev < before; k++) {
+    const struct esmc_adest *ad = &an->dest[k];
+    if(ev_at(c, ad->ev)->status != 0 && ad->range_known &&
+       ad->shard == wr->shard && wr->index >= ad->first_index &&
+       wr->index <= ad->last_index)
+      found = k;
+  }
+  return found;
+}
+
+
+/* "; its failure record was last sent at t=... ms, but that send failed
+ * (ESMC_E_SERVICE) ...: a failed send does not count as reported
+ * (FAULT-6)" into b, when a send covering rid failed. */
+static void explain_failed_send(const struct esmc_check_ctx *c, uint32_t rid,
+                                size_t before, struct esmc_buf *b)
+{
+  size_t k = failed_send_before(c, rid, before);
+  const struct esmc_hevent *e;
+  if(k == ESMC_NONE)
+    return;
+  e = ev_at(c, c->an->dest[k].ev);
+  esmc_buf_printf(b, "; its failure record was last sent at t=%" PRId64
+                  " ms, but that send failed (%s) and no send of it "
+                  "succeeded: a failed send does not count as reported "
+                  "(FAULT-6)", e->t, esmc_status_name(e->status));
+}
+
+static const char *iterator_name(int64_t type)
+{
+  switch(type) {
+  case ESMC_ITER_TRIM_HORIZON: return "TRIM_HORIZON";
+  case ESMC_ITER_LATEST: return "LATEST";
+  case ESMC_ITER_AT_TIMESTAMP: return "AT_TIMESTAMP";
+  case ESMC_ITER_AT_SEQUENCE_NUMBER: return "AT_SEQUENCE_NUMBER";
+  case ESMC_ITER_AFTER_SEQUENCE_NUMBER: return "AFTER_SEQUENCE_NUMBER";
+  default: return "unknown";
+  }
+}
+
+/* FAULT-2, FAULT-3: "; at t=250 ms, after get_records failed with
+ * ESMC_E_EXPIRED_ITERATOR at t=150 ms, the mapper took a LATEST iterator
+ * that starts past it ..." into b, for the first iterator taken before
+ * event before that started past rid while rid was in the stream. */
+static void explain_jump(const struct esmc_check_ctx *c, uint32_t rid,
+                         size_t before, struct esmc_buf *b)
+{
+  const struct esmc_wrecord *wr = &c->w->records[rid];
+  size_t i, fail = ESMC_NONE;
+  for(i = 0; i < before && i < c->w->hist.n; i++) {
+    const struct esmc_hevent *e = ev_at(c, i), *x;
+    if(e->shard != wr->shard ||
+       (e->kind != ESMC_H_GET_RECORDS && e->kind != ESMC_H_GET_ITERATOR))
+      continue;
+    if(e->status < 0) {
+      fail = i;
+      continue;
+    }
+    if(e->kind != ESMC_H_GET_ITERATOR || e->b <= (int64_t)wr->index ||
+       e->t < wr->at_ms || e->t >= wr->trim_ms)
+      continue;
+    esmc_buf_printf(b, "; at t=%" PRId64 " ms", e->t);
+    if(fail != ESMC_NONE) {
+      x = ev_at(c, fail);
+      esmc_buf_printf(b, ", after %s failed with %s at t=%" PRId64 " ms,",
+                      x->kind == ESMC_H_GET_RECORDS ? "get_records"
+                                                    : "get_shard_iterator",
+                      esmc_status_name(x->status), x->t);
+    }
+    esmc_buf_printf(b, " the mapper took a %s iterator that starts past it "
+                    "while it was still in the stream", iterator_name(e->a));
+    if(fail != ESMC_NONE && ev_at(c, fail)->status == ESMC_E_EXPIRED_ITERATOR)
+      esmc_buf_puts(b, " (FAULT-2: after an expired iterator the mapper "
+                       "resumes at its own position, never LATEST)");
+    else if(fail != ESMC_NONE && ev_at(c, fail)->status == ESMC_E_TRIMMED)
+      esmc_buf_puts(b, " (FAULT-3: after a trim the mapper resumes at "
+                       "TRIM_HORIZON)");
+    return;
+  }
+}
+
 static void report_pending(struct esmc_check_ctx *c, struct descs *d,
                            uint32_t rid)
 {
@@ -503,6 +596,8 @@ static void report_pending(struct esmc_check_ctx *c, struct descs *d,
   } else {
     esmc_buf_puts(&b, "never delivered");
   }
+  explain_failed_send(c, rid, ESMC_NONE, &b);
+  explain_jump(c, rid, c->w->hist.n, &b);
   if(ck == ESMC_NONE)
     esmc_buf_puts(&b, "; the shard was never checkpointed");
   else
@@ -524,6 +619,8 @@ static void report_skipped(struct esmc_check_ctx *c, struct descs *d,
 
   esmc_buf_init(&b);
   explain_state(c, rid, r->settled_ev, &b);
+  explain_failed_send(c, rid, r->settled_ev, &b);
+  explain_jump(c, rid, r->settled_ev, &b);
   if(has_destination(cfg))
     esmc_report(c, e->t, "%s was discarded without a failure record to %s: "
                 "the checkpoint at seq %s (t=%" PRId64 " ms) passed it, and "
@@ -677,7 +774,7 @@ void esmc_check_at_least_once(struct esmc_check_ctx *c)
       ad = &an->dest[reports[rid]];
       t = ev_at(c, ad->ev)->t;
       cfg = cfg_at(&line, ad->ev);
-      if(t - at > w->sc->retention_ms ||
+      if(t >= w->records[rid].trim_ms ||
          (cfg->maximum_record_age_s >= 0 &&
           t - at > (int64_t)cfg->maximum_record_age_s * 1000))
         continue;
@@ -689,7 +786,7 @@ void esmc_check_at_least_once(struct esmc_check_ctx *c)
       const struct esmc_hevent *e = ev_at(c, r->settled_ev);
       const struct esmc_effective_config *cfg = cfg_at(&line, r->settled_ev);
       /* Expired records may be dropped unseen (AGE-1, RETRY-3). */
-      if(e->t - at > w->sc->retention_ms ||
+      if(e->t >= w->records[rid].trim_ms ||
          (cfg->maximum_record_age_s >= 0 &&
           e->t - at > (int64_t)cfg->maximum_record_age_s * 1000))
         continue;
@@ -734,7 +831,7 @@ static uint32_t expected_first(const struct esmc_check_ctx *c,
   for(k = 0; k < sh->n; k++) {
     const struct esmc_wrecord *r = &w->records[sh->rids[k]];
     if(cfg->starting_position == ESMC_START_TRIM_HORIZON &&
-       fi->t - r->at_ms <= w->sc->retention_ms)
+       fi->t < r->trim_ms)
       return sh->rids[k];
     if(cfg->starting_position == ESMC_START_AT_TIMESTAMP &&
        r->at_ms >= cfg->starting_position_timestamp_ms)
@@ -981,9 +1078,14 @@ static int order_build(const struct esmc_check_ctx *c,
 static uint32_t order_ptr(const struct esmc_analysis *an, struct order *o,
                           uint32_t g, size_t ev)
 {
+  int64_t t = an->w->hist.ev[ev].t;
   while(o->ptr[g] < o->size[g]) {
-    const struct esmc_arec *r = &an->rec[o->list[o->start[g] + o->ptr[g]]];
-    if(r->settled_ev == ESMC_NONE || r->settled_ev >= ev)
+    uint32_t rid = o->list[o->start[g] + o->ptr[g]];
+    const struct esmc_arec *r = &an->rec[rid];
+    /* FAULT-3: a record trimmed out of the stream by then holds nothing
+     * back. */
+    if((r->settled_ev == ESMC_NONE || r->settled_ev >= ev) &&
+       an->w->records[rid].trim_ms > t)
       break;
     o->ptr[g]++;
   }

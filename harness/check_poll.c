@@ -23,7 +23,8 @@ static void judge(struct esmc_check_ctx *c, uint32_t shard,
                   const struct stretch *st, int64_t nominal)
 {
   int64_t span = st->last - st->first, mean;
-  if(st->polls < 2 || span < MIN_STRETCH_MS)
+  if(st->polls < 2 || span < MIN_STRETCH_MS ||
+     esmc_fault_during(c->w, st->first, st->last))
     return;
   mean = span / (int64_t)(st->polls - 1);
   if(mean * 2 >= nominal && mean <= nominal * 2)
@@ -70,8 +71,10 @@ void esmc_check_poll_rate(struct esmc_check_ctx *c)
         x->first = e->t;
       x->last = e->t;
       x->polls++;
-    } else if((e->kind == ESMC_H_GET_RECORDS && e->status == 0) ||
-              e->kind == ESMC_H_INVOKE) {
+    } else if(e->kind == ESMC_H_GET_RECORDS || e->kind == ESMC_H_INVOKE ||
+              (e->kind == ESMC_H_GET_ITERATOR && e->status != 0)) {
+      /* Records, an invocation or a failed call (an injected fault: the
+       * mapper backs off) end the stretch. */
       judge(c, e->shard, &st[e->shard], nominal);
       memset(&st[e->shard], 0, sizeof(st[e->shard]));
     }

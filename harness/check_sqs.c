@@ -5,6 +5,7 @@
  * on a FIFO queue, the invocation number and the time.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -304,6 +305,18 @@ static int in_flight_at_end(const struct esmc_analysis *an, uint32_t rid)
   return 0;
 }
 
+/* 1 when the history holds a delete_message call for rid after event ev,
+ * effective, stale or failed. */
+static int delete_tried_after(const struct esmc_check_ctx *c, uint32_t rid,
+                              size_t ev)
+{
+  size_t i;
+  for(i = ev + 1; i < c->w->hist.n; i++)
+    if(hev(c, i)->kind == ESMC_H_DELETE && hev(c, i)->a == (int64_t)rid)
+      return 1;
+  return 0;
+}
+
 void esmc_check_sqs_no_loss(struct esmc_check_ctx *c)
 {
   const struct esmc_analysis *an = c->an;
@@ -347,6 +360,20 @@ void esmc_check_sqs_no_loss(struct esmc_check_ctx *c)
     if(st == ESMC_MSG_INFLIGHT || st == ESMC_MSG_DELAYED ||
        st == ESMC_MSG_UNSENT || in_flight_at_end(an, rid))
       continue;
+    if(st == ESMC_MSG_DELETED) {
+      /* Pending in this view, deleted in the world: another mapping on the
+       * queue deleted it (MULTI-2). Not still in the queue; but a success
+       * here still owes a delete attempt, stale receipt or not. */
+      if(r->success_ev == ESMC_NONE ||
+         delete_tried_after(c, rid, r->success_ev))
+        continue;
+      put_msg(&b, w, rid);
+      esmc_buf_printf(&b, " succeeded at t=%" PRId64 " ms but this mapping "
+                      "never tried to delete it (SQS-DEL-2); another mapping "
+                      "on the queue deleted it later", hev(c, r->success_ev)->t);
+      report_buf(c, hev(c, r->success_ev)->t, &b);
+      continue;
+    }
     put_msg(&b, w, rid);
     if(r->success_ev != ESMC_NONE)
       esmc_buf_printf(&b, " succeeded at t=%" PRId64 " ms but was never "
@@ -366,6 +393,19 @@ void esmc_check_sqs_no_loss(struct esmc_check_ctx *c)
 }
 
 /* ---- fifo_group_exclusive (FIFO-1) ------------------------------------ */
+
+/* Judged across mappings (check.c): " of mapping b" after an invocation
+ * number when the queue has several, "" otherwise. */
+static const char *inv_owner(const struct esmc_check_ctx *c, size_t v,
+                             char *buf, size_t size)
+{
+  const struct esmc_scenario *sc = c->w->sc;
+  buf[0] = '\0';
+  if(sc && esmc_scenario_mapping_count(sc) > 1 && v < c->an->ninv)
+    snprintf(buf, size, " of mapping %s",
+             esmc_scenario_mapping_name(sc, c->an->inv[v].mapping));
+  return buf;
+}
 
 static uint32_t group_count(const struct esmc_world *w)
 {
@@ -425,13 +465,16 @@ void esmc_check_fifo_group_exclusive(struct esmc_check_ctx *c)
       }
       if(nin[g] > 0) {
         const struct esmc_ainv *o = &an->inv[holder[g]];
-        esmc_buf_printf(&b, "invocation #%zu started at t=%" PRId64 " ms "
-                        "with ", v + 1, e->t);
+        char m1[96], m2[96];
+        esmc_buf_printf(&b, "invocation #%zu%s started at t=%" PRId64 " ms "
+                        "with ", v + 1, inv_owner(c, v, m1, sizeof(m1)),
+                        e->t);
         put_msg(&b, w, rid);
-        esmc_buf_printf(&b, " while invocation #%zu (started t=%" PRId64
+        esmc_buf_printf(&b, " while invocation #%zu%s (started t=%" PRId64
                         " ms) still held group #%" PRIu32 ": two batches of "
                         "one message group in flight", holder[g] + 1,
-                        o->t_start, g);
+                        inv_owner(c, holder[g], m2, sizeof(m2)), o->t_start,
+                        g);
         report_buf(c, e->t, &b);
       }
       nin[g]++;
@@ -488,6 +531,7 @@ void esmc_check_fifo_group_order(struct esmc_check_ctx *c)
       for(p = 0; p < w->nrecords; p++) {
         int in_batch = 0;
         size_t d;
+        char m1[96];
         if(p == rid || esmc_sqs_group(w, p) != g || !an->rec[p].in_scope ||
            !sent_before(w, p, rid))
           continue;
@@ -498,8 +542,8 @@ void esmc_check_fifo_group_order(struct esmc_check_ctx *c)
           in_batch |= iv->rids[q] == p;
         if(in_batch)
           continue;
-        esmc_buf_printf(&b, "invocation #%zu at t=%" PRId64 " ms carries ",
-                        v + 1, iv->t_start);
+        esmc_buf_printf(&b, "invocation #%zu%s at t=%" PRId64 " ms carries ",
+                        v + 1, inv_owner(c, v, m1, sizeof(m1)), iv->t_start);
         put_msg(&b, w, rid);
         esmc_buf_puts(&b, " before the earlier ");
         put_msg(&b, w, p);
@@ -710,7 +754,8 @@ void esmc_check_sqs_visibility(struct esmc_check_ctx *c)
     r = &an->rec[e->a];
     ok = last_success_before(an, (uint32_t)e->a, i);
     if(ok == ESMC_NONE || (r->delete_ev != ESMC_NONE && r->delete_ev < i) ||
-       !received_between(c, (uint32_t)e->a, ok, i))
+       !received_between(c, (uint32_t)e->a, ok, i) ||
+       esmc_fault_during(w, hev(c, ok)->t, e->t))
       continue;
     put_msg(&b, w, (uint32_t)e->a);
     esmc_buf_printf(&b, " was deleted too late: the delete at t=%" PRId64

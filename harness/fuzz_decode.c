@@ -476,6 +476,9 @@ static struct esmc_case_event *new_event(struct dec *d, int64_t at,
   memset(e, 0, sizeof(*e));
   e->at_ms = at;
   e->kind = kind;
+  e->fault.mapping = -1;
+  e->fault.every = 1;
+  e->fault.until_ms = INT64_MAX;
   esmc_config_spec_init(&e->update);
   return e;
 }
@@ -629,6 +632,161 @@ static void decode_events(struct dec *d)
   }
 }
 
+/* Several mappings (ESMC_SW_MULTI): one or two more on the same source,
+ * each a copy of the first with its own batch size and creation time, and
+ * the same function (MULTI-1, MULTI-2). */
+static void decode_mappings(struct dec *d)
+{
+  struct esmc_scenario *sc = d->sc;
+  uint32_t n, i;
+  if(!on(d, ESMC_SW_MULTI) || (d->flags & ESMC_DECODE_SHAPE_FREE))
+    return;
+  n = R(d, 1, 2);
+  sc->extra = esmc_calloc(n, sizeof(*sc->extra));
+  if(!sc->extra) {
+    d->oom = 1;
+    return;
+  }
+  for(i = 0; i < n && !d->oom; i++) {
+    struct esmc_mapping_spec *m = &sc->extra[sc->extra_count++];
+    struct esmc_config_spec *c = &m->config;
+    esmc_expect_clear(&m->expect);
+    m->name = dup_fmt(d, "m%u", i + 2);
+    esmc_config_spec_init(c);
+    /* A shallow copy of the scalars; strings and filters are duplicated. */
+    *c = sc->config;
+    c->on_failure_destination = NULL;
+    c->filter_patterns = NULL;
+    c->filter_count = 0;
+    c->filter_criteria_given = 0;
+    if(sc->config.on_failure_destination)
+      c->on_failure_destination = dup_str(d, sc->config.on_failure_destination);
+    if(esmc_fdp_bool(&d->f))
+      c->batch_size = (int32_t)R(d, 1, 10);
+    m->create_at_ms = sc->create_at_ms + (int64_t)R(d, 0, 3) * 5000;
+  }
+}
+
+/* A call set that fits the source. */
+static uint32_t read_calls(struct dec *d)
+{
+  if(is_queue(d->sc))
+    return 1u << ESMC_FC_RECEIVE_MESSAGES |
+           (esmc_fdp_bool(&d->f) ? 1u << ESMC_FC_GET_QUEUE_ATTRIBUTES : 0);
+  return 1u << ESMC_FC_GET_RECORDS |
+         (esmc_fdp_bool(&d->f) ? 1u << ESMC_FC_GET_SHARD_ITERATOR : 0) |
+         (esmc_fdp_bool(&d->f) ? 1u << ESMC_FC_LIST_SHARDS : 0);
+}
+
+static int32_t fault_mapping(struct dec *d)
+{
+  uint32_t k = R(d, 0, (uint32_t)d->sc->extra_count + 1);
+  return k == 0 ? -1 : (int32_t)k - 1; /* -1: every mapping */
+}
+
+/* Faults (spec/faults.md), each with a window that heals, in the classes
+ * the swarm allows. */
+static void decode_faults(struct dec *d)
+{
+  struct esmc_scenario *sc = d->sc;
+  uint32_t kinds[5], nk = 0, n, i;
+  static const esmc_status transient[] = {ESMC_E_THROTTLED, ESMC_E_SERVICE,
+                                          ESMC_E_ACCESS_DENIED};
+  if(d->flags & ESMC_DECODE_SHAPE_FREE)
+    return;
+  if(on(d, ESMC_SW_FAULT_READ))
+    kinds[nk++] = 0;
+  if(on(d, ESMC_SW_FAULT_ITER) && !is_queue(sc))
+    kinds[nk++] = 1;
+  if(on(d, ESMC_SW_FAULT_QUEUE) && is_queue(sc))
+    kinds[nk++] = 2;
+  if(on(d, ESMC_SW_FAULT_DEST) && sc->config.on_failure_destination &&
+     !is_queue(sc))
+    kinds[nk++] = 3;
+  if(on(d, ESMC_SW_FAULT_PERM))
+    kinds[nk++] = 4;
+  if(!nk)
+    return;
+  n = R(d, 1, 3);
+  for(i = 0; i < n && !d->oom; i++) {
+    int64_t at = sc->create_at_ms + (int64_t)R(d, 0, 120) * 1000;
+    int64_t until = at + (int64_t)R(d, 1, 180) * 1000;
+    uint32_t kind = kinds[R(d, 0, nk - 1)];
+    struct esmc_case_event *e;
+    if(kind == 1 && esmc_fdp_bool(&d->f)) {
+      /* Trimmed data: records older than some point leave early. */
+      if((e = new_event(d, at, ESMC_CASE_TRIM)) != NULL) {
+        e->shards[0] = esmc_fdp_bool(&d->f)
+                           ? (int32_t)R(d, 0, (uint32_t)sc->shard_count - 1)
+                           : -1;
+        e->shards[1] = -1;
+        e->trim_before_ms = at - (int64_t)R(d, 0, 60) * 1000;
+        if(e->trim_before_ms < 0)
+          e->trim_before_ms = 0;
+      }
+      continue;
+    }
+    if((e = new_event(d, at, ESMC_CASE_FAULT)) == NULL)
+      break;
+    e->shards[0] = e->shards[1] = -1;
+    e->fault.until_ms = until;
+    e->fault.mapping = fault_mapping(d);
+    e->fault.every = (int32_t)R(d, 1, 3);
+    switch(kind) {
+    case 0:
+      e->fault.calls = read_calls(d);
+      e->fault.error = transient[R(d, 0, 1)];
+      break;
+    case 1:
+      e->fault.calls = 1u << ESMC_FC_GET_RECORDS;
+      e->fault.error = ESMC_E_EXPIRED_ITERATOR;
+      break;
+    case 2:
+      e->fault.calls = (esmc_fdp_bool(&d->f) ? 1u << ESMC_FC_DELETE_MESSAGE : 0) |
+                       (esmc_fdp_bool(&d->f)
+                            ? 1u << ESMC_FC_CHANGE_MESSAGE_VISIBILITY
+                            : 0) |
+                       (esmc_fdp_bool(&d->f) ? 1u << ESMC_FC_RECEIVE_MESSAGES : 0);
+      if(!e->fault.calls)
+        e->fault.calls = 1u << ESMC_FC_DELETE_MESSAGE;
+      e->fault.error = transient[R(d, 0, 2)];
+      break;
+    case 3:
+      e->fault.calls = 1u << ESMC_FC_SEND_TO_DESTINATION;
+      e->fault.error = transient[R(d, 0, 2)];
+      break;
+    default: /* a permission lost for a while: every call of the source */
+      e->fault.calls =
+          is_queue(sc)
+              ? 1u << ESMC_FC_GET_QUEUE_ATTRIBUTES |
+                    1u << ESMC_FC_RECEIVE_MESSAGES |
+                    1u << ESMC_FC_DELETE_MESSAGE |
+                    1u << ESMC_FC_CHANGE_MESSAGE_VISIBILITY
+              : 1u << ESMC_FC_LIST_SHARDS | 1u << ESMC_FC_GET_SHARD_ITERATOR |
+                    1u << ESMC_FC_GET_RECORDS;
+      e->fault.error = ESMC_E_ACCESS_DENIED;
+      e->fault.every = 1;
+      /* Not at the create instant: a role without the permission at create
+       * is a configuration error (FAULT-7), which the oracle ignores. */
+      if(e->at_ms <= sc->create_at_ms)
+        e->at_ms = sc->create_at_ms + 1000;
+      if(e->fault.until_ms <= e->at_ms)
+        e->fault.until_ms = e->at_ms + 1000;
+      break;
+    }
+  }
+  /* Events stay in time order (the loader's rule). */
+  {
+    size_t a, b;
+    for(a = 1; a < sc->event_count; a++)
+      for(b = a; b > 0 && sc->events[b - 1].at_ms > sc->events[b].at_ms; b--) {
+        struct esmc_case_event t = sc->events[b];
+        sc->events[b] = sc->events[b - 1];
+        sc->events[b - 1] = t;
+      }
+  }
+}
+
 /* A queue and its mapping: only the parameters SQS takes, valid together
  * (FIFO: batch size up to 10, no window; standard: a window of at least 1 s
  * with batch sizes above 10). */
@@ -769,7 +927,13 @@ int esmc_fuzz_decode(const uint8_t *data, size_t size, unsigned flags,
   d.flags = flags;
   esmc_scenario_init(sc);
   /* The extension prefix (fuzz_decode.h) off the head, then the mask. */
-  if(d.f.n >= 3 && d.f.p[0] == ESMC_SW_EXT_MAGIC0 &&
+  if(d.f.n >= 4 && d.f.p[0] == ESMC_SW_EXT_MAGIC0 &&
+     d.f.p[1] == ESMC_SW_EXT2_MAGIC1) {
+    d.sw = (((uint32_t)d.f.p[2] | (uint32_t)d.f.p[3] << 8) << 17) &
+           ESMC_SW_EXT2_ALL;
+    d.f.p += 4;
+    d.f.n -= 4;
+  } else if(d.f.n >= 3 && d.f.p[0] == ESMC_SW_EXT_MAGIC0 &&
      d.f.p[1] == ESMC_SW_EXT_MAGIC1) {
     d.sw = ((uint32_t)d.f.p[2] << 17) & ESMC_SW_EXT_ALL;
     d.f.p += 3;
@@ -806,6 +970,10 @@ int esmc_fuzz_decode(const uint8_t *data, size_t size, unsigned flags,
     decode_function(&d);
   if(!d.oom)
     decode_events(&d);
+  if(!d.oom)
+    decode_mappings(&d);
+  if(!d.oom)
+    decode_faults(&d);
   /* A record at or after the first reshard goes by its hash key (its
    * explicit shard may be closed by then). */
   for(i = 0; i < sc->event_count; i++)
@@ -872,6 +1040,8 @@ uint64_t esmc_scenario_needs(const struct esmc_scenario *sc)
 {
   uint64_t need = config_needs(&sc->config);
   size_t i;
+  for(i = 0; i < sc->extra_count; i++)
+    need |= config_needs(&sc->extra[i].config);
   need |= sc->source == ESMC_SOURCE_DYNAMODB   ? ESMC_CAP_DYNAMODB
           : sc->source == ESMC_SOURCE_SQS      ? ESMC_CAP_SQS
           : sc->source == ESMC_SOURCE_SQS_FIFO ? ESMC_CAP_SQS_FIFO

@@ -63,6 +63,21 @@ size_t esmc_fdp_bytes(struct esmc_fdp *f, uint8_t *out, size_t max);
 #define ESMC_SW_EXT_ALL (((1u << 23) - 1) & ~ESMC_SW_ALL)
 #define ESMC_SW_EXT_MAGIC0 0xE5u
 #define ESMC_SW_EXT_MAGIC1 0xC7u
+/* Fault and multi-mapping classes (bits 23..28, spec/faults.md). They come
+ * from a 4-byte head prefix ESMC_SW_EXT_MAGIC0, ESMC_SW_EXT2_MAGIC1, then
+ * two mask bytes, little endian: bits 0..11 = classes 17..28. */
+#define ESMC_SW_MULTI (1u << 23)      /* two or three mappings on the source */
+#define ESMC_SW_FAULT_READ (1u << 24) /* throttled / 5xx on reads (streams:
+                                         ListShards, GetShardIterator,
+                                         GetRecords; queues: ReceiveMessage) */
+#define ESMC_SW_FAULT_ITER (1u << 25) /* expired iterators, trimmed data */
+#define ESMC_SW_FAULT_QUEUE (1u << 26)/* DeleteMessage, ChangeMessageVisibility
+                                         and ReceiveMessage errors */
+#define ESMC_SW_FAULT_DEST (1u << 27) /* failure-destination send errors */
+#define ESMC_SW_FAULT_PERM (1u << 28) /* AccessDenied on every call for a
+                                         while: a permission lost, regained */
+#define ESMC_SW_EXT2_ALL (((1u << 29) - 1) & ~ESMC_SW_ALL)
+#define ESMC_SW_EXT2_MAGIC1 0xC8u
 
 /* Decode flags. */
 #define ESMC_DECODE_SHAPE_FREE 1u /* function outcomes that do not depend on

@@ -637,11 +637,24 @@ static void print_shard_range(const struct esmc_world *w, uint32_t shard,
     fprintf(out, "..%s", esmc_world_record_name(w, sh->rids[first + count - 1]));
 }
 
+/* A fault's error as the case file names it. */
+static const char *fault_error_name(esmc_status st)
+{
+  switch(st) {
+  case ESMC_E_THROTTLED: return "throttled";
+  case ESMC_E_SERVICE: return "service";
+  case ESMC_E_ACCESS_DENIED: return "access_denied";
+  case ESMC_E_EXPIRED_ITERATOR: return "expired_iterator";
+  default: return "an error";
+  }
+}
+
 void esmc_print_timeline(const struct esmc_world *w, FILE *out)
 {
   const struct esmc_history *h = &w->hist;
   size_t i;
   unsigned long inv_no = 0;
+  int multi = w->sc && esmc_scenario_mapping_count(w->sc) > 1;
   for(i = 0; i < h->n; i++) {
     const struct esmc_hevent *e = &h->ev[i];
     const char *sid = e->shard < w->nshards ? w->shards[e->shard].id : "-";
@@ -654,6 +667,10 @@ void esmc_print_timeline(const struct esmc_world *w, FILE *out)
        (e->kind == ESMC_H_RECEIVED && e->nrids == 0))
       continue; /* a queue poll, or an empty one */
     fprintf(out, "%10.3fs  ", (double)e->t / 1000.0);
+    if(multi && e->kind != ESMC_H_APPEND && e->kind != ESMC_H_END &&
+       e->kind != ESMC_H_DEAD_LETTER && e->kind != ESMC_H_MESSAGE_EXPIRED &&
+       e->kind != ESMC_H_FAULT)
+      fprintf(out, "[%s] ", esmc_scenario_mapping_name(w->sc, e->mapping));
     switch(e->kind) {
     case ESMC_H_APPEND:
       fprintf(out, "append     %s: ", sid);
@@ -733,10 +750,40 @@ void esmc_print_timeline(const struct esmc_world *w, FILE *out)
           fprintf(out, "reshard    roll %s over to %s", sid, c->id);
         break;
       }
-      fprintf(out, "fault      %s",
-              e->a == ESMC_CASE_RESTART ? "restart the mapper"
-              : e->a == ESMC_CASE_DESTINATION_DOWN ? "destination down"
-                                                   : "destination up");
+      if(e->a == ESMC_CASE_FAULT && w->sc && e->b >= 0 &&
+         (size_t)e->b < w->sc->event_count) {
+        const struct esmc_fault_spec *f = &w->sc->events[e->b].fault;
+        unsigned k, first = 1;
+        fprintf(out, "fault      %s ", e->id ? "healed:" : "from now:");
+        for(k = 0; k < ESMC_FC_COUNT; k++)
+          if(f->calls & (1u << k)) {
+            fprintf(out, "%s%s", first ? "" : ", ", esmc_fault_call_name(k));
+            first = 0;
+          }
+        fprintf(out, " fail with %s", fault_error_name(f->error));
+        if(f->every > 1)
+          fprintf(out, " (every %d. call)", f->every);
+        if(f->mapping >= 0)
+          fprintf(out, " for mapping %s",
+                  esmc_scenario_mapping_name(w->sc, (size_t)f->mapping));
+        if(!e->id && f->until_ms < INT64_MAX)
+          fprintf(out, " until t=%" PRId64 " ms", f->until_ms);
+        break;
+      }
+      if(e->a == ESMC_CASE_TRIM && w->sc && e->b >= 0 &&
+         (size_t)e->b < w->sc->event_count) {
+        fprintf(out, "trim       %s: records appended before t=%" PRId64
+                " ms are gone", sid, w->sc->events[e->b].trim_before_ms);
+        break;
+      }
+      if(e->a == ESMC_CASE_RESTART && multi)
+        fprintf(out, "fault      restart mapping %s",
+                esmc_scenario_mapping_name(w->sc, e->mapping));
+      else
+        fprintf(out, "fault      %s",
+                e->a == ESMC_CASE_RESTART ? "restart the mapper"
+                : e->a == ESMC_CASE_DESTINATION_DOWN ? "destination down"
+                                                     : "destination up");
       break;
     case ESMC_H_CONTRACT:
       fprintf(out, "CONTRACT   %s", e->text ? e->text : "");
@@ -755,7 +802,10 @@ void esmc_print_timeline(const struct esmc_world *w, FILE *out)
     case ESMC_H_DELETE:
       fprintf(out, "delete     %s%s",
               e->a >= 0 ? esmc_world_record_name(w, (uint32_t)e->a) : "?",
-              e->status ? " (unknown handle)" : e->b ? "" : " (stale handle)");
+              e->status == ESMC_E_NOT_FOUND ? " (unknown handle)"
+              : e->status                   ? " (failed)"
+              : e->b                        ? ""
+                                            : " (stale handle)");
       break;
     case ESMC_H_VISIBILITY:
       fprintf(out, "visibility %s %" PRId64 " s%s",

@@ -114,6 +114,17 @@ static void free_fn_rule(struct esmc_fn_rule *r)
   esmc_free(r->error_message);
 }
 
+static void free_fn_script(struct esmc_fn_script *f)
+{
+  size_t i;
+  if(f->rules) {
+    for(i = 0; i < f->rule_count; i++)
+      free_fn_rule(&f->rules[i]);
+    esmc_free(f->rules);
+  }
+  esmc_free(f->name);
+}
+
 static void free_expect(struct esmc_expect *e)
 {
   size_t i;
@@ -164,10 +175,19 @@ void esmc_scenario_free(struct esmc_scenario *s)
       free_record(&s->records[i]);
     esmc_free(s->records);
   }
-  if(s->function.rules) {
-    for(i = 0; i < s->function.rule_count; i++)
-      free_fn_rule(&s->function.rules[i]);
-    esmc_free(s->function.rules);
+  free_fn_script(&s->function);
+  if(s->functions) {
+    for(i = 0; i < s->function_count; i++)
+      free_fn_script(&s->functions[i]);
+    esmc_free(s->functions);
+  }
+  if(s->extra) {
+    for(i = 0; i < s->extra_count; i++) {
+      esmc_free(s->extra[i].name);
+      esmc_config_spec_free(&s->extra[i].config);
+      free_expect(&s->extra[i].expect);
+    }
+    esmc_free(s->extra);
   }
   esmc_config_spec_free(&s->config);
   if(s->events) {
@@ -179,4 +199,79 @@ void esmc_scenario_free(struct esmc_scenario *s)
   }
   free_expect(&s->expect);
   memset(s, 0, sizeof(*s));
+}
+
+static const char *const fault_call_names[ESMC_FC_COUNT] = {
+    "list_shards",          "get_shard_iterator", "get_records",
+    "send_to_destination",  "get_queue_attributes", "receive_messages",
+    "delete_message",       "change_message_visibility"};
+
+const char *esmc_fault_call_name(unsigned call)
+{
+  return call < ESMC_FC_COUNT ? fault_call_names[call] : NULL;
+}
+
+size_t esmc_scenario_mapping_count(const struct esmc_scenario *s)
+{
+  return 1 + s->extra_count;
+}
+
+const char *esmc_scenario_mapping_name(const struct esmc_scenario *s, size_t i)
+{
+  if(i == 0 || i > s->extra_count)
+    return "main";
+  return s->extra[i - 1].name ? s->extra[i - 1].name : "?";
+}
+
+const struct esmc_fn_script *
+esmc_scenario_mapping_function(const struct esmc_scenario *s, size_t i)
+{
+  uint32_t f;
+  if(i == 0 || i > s->extra_count)
+    return &s->function;
+  f = s->extra[i - 1].function;
+  return f == 0 || f > s->function_count ? &s->function : &s->functions[f - 1];
+}
+
+void esmc_scenario_mapping_view(const struct esmc_scenario *s, size_t i,
+                                struct esmc_scenario *view)
+{
+  *view = *s;
+  view->extra = NULL;
+  view->extra_count = 0;
+  view->functions = NULL;
+  view->function_count = 0;
+  view->view_of = (uint32_t)i;
+  if(i == 0 || i > s->extra_count)
+    return;
+  view->config = s->extra[i - 1].config;
+  view->create_at_ms = s->extra[i - 1].create_at_ms;
+  view->expect = s->extra[i - 1].expect;
+  view->function = *esmc_scenario_mapping_function(s, i);
+}
+
+int esmc_scenario_mapping_index(const struct esmc_scenario *s,
+                                const char *name)
+{
+  size_t i;
+  if(!name)
+    return -1;
+  if(strcmp(name, "main") == 0)
+    return 0;
+  for(i = 0; i < s->extra_count && i < INT32_MAX - 1; i++)
+    if(s->extra[i].name && strcmp(s->extra[i].name, name) == 0)
+      return (int)i + 1;
+  return -1;
+}
+
+void esmc_case_event_init(struct esmc_case_event *ev)
+{
+  memset(ev, 0, sizeof(*ev));
+  esmc_config_spec_init(&ev->update);
+  ev->shards[0] = ev->shards[1] = -1;
+  ev->mapping = 0;
+  ev->fault.until_ms = INT64_MAX;
+  ev->fault.mapping = -1;
+  ev->fault.every = 1;
+  ev->trim_before_ms = 0;
 }

@@ -103,6 +103,8 @@ struct esmc_fn_script {
   int32_t timeout_s;           /* the function timeout, default 3 */
   struct esmc_fn_rule *rules;
   size_t rule_count;
+  char *name;                  /* a `functions` entry's name; NULL for the
+                                  case's `function` */
 };
 
 enum esmc_case_event_kind {
@@ -115,8 +117,41 @@ enum esmc_case_event_kind {
   ESMC_CASE_MERGE = 6,   /* MergeShards: shards[0] and shards[1] close, one
                             child opens (parent shards[0], adjacent parent
                             shards[1]) */
-  ESMC_CASE_ROLLOVER = 7 /* DynamoDB style: shards[0] closes, one child with
+  ESMC_CASE_ROLLOVER = 7, /* DynamoDB style: shards[0] closes, one child with
                             the same hash-key range continues it */
+  /* Account faults (spec/faults.md). */
+  ESMC_CASE_FAULT = 8,   /* host calls fail from at_ms to fault.until_ms */
+  ESMC_CASE_TRIM = 9     /* records of shards[0] (-1: every shard) appended
+                            before trim_before_ms are trimmed now, as if the
+                            retention period had passed */
+};
+
+/* The host calls a fault can hit (bit 1u << value in esmc_fault_spec.calls). */
+enum esmc_fault_call {
+  ESMC_FC_LIST_SHARDS = 0,
+  ESMC_FC_GET_SHARD_ITERATOR,
+  ESMC_FC_GET_RECORDS,
+  ESMC_FC_SEND_TO_DESTINATION,
+  ESMC_FC_GET_QUEUE_ATTRIBUTES,
+  ESMC_FC_RECEIVE_MESSAGES,
+  ESMC_FC_DELETE_MESSAGE,
+  ESMC_FC_CHANGE_MESSAGE_VISIBILITY,
+  ESMC_FC_COUNT
+};
+/* The call's name in case files and messages ("get_records"), or NULL. */
+const char *esmc_fault_call_name(unsigned call);
+
+/* A fault injected into host calls: while it is active (from its event's
+ * at_ms up to, not including, until_ms), every `every`-th call (1 = all) of
+ * the listed kinds made by the listed mapping fails with `error` and has no
+ * effect. */
+struct esmc_fault_spec {
+  uint32_t calls;     /* bit set: 1u << enum esmc_fault_call */
+  esmc_status error;  /* ESMC_E_THROTTLED, _SERVICE, _ACCESS_DENIED or
+                         _EXPIRED_ITERATOR (get_records only) */
+  int64_t until_ms;   /* when it heals; INT64_MAX: never */
+  int32_t mapping;    /* mapping index, or -1: every mapping */
+  int32_t every;      /* >= 1 */
 };
 
 struct esmc_case_event {
@@ -126,8 +161,13 @@ struct esmc_case_event {
   /* Expected outcome of an update: NULL = accepted. */
   char *expect_error_code;
   /* ESMC_CASE_SPLIT, _MERGE, _ROLLOVER: the shard indexes resharded (the
-   * second only for a merge; -1 when unused). */
+   * second only for a merge; -1 when unused). ESMC_CASE_TRIM: shards[0]. */
   int32_t shards[2];
+  /* Appended for several mappings and faults. */
+  int32_t mapping;         /* ESMC_CASE_UPDATE, _RESTART: the mapping index
+                              (0 = the case's `mapping`) */
+  struct esmc_fault_spec fault; /* ESMC_CASE_FAULT */
+  int64_t trim_before_ms;  /* ESMC_CASE_TRIM */
 };
 
 /* One expected failure-destination message. Unset members are not judged. */
@@ -176,6 +216,18 @@ struct esmc_queue_spec {
                                     0 = never */
 };
 
+/* A mapping after the first (the case's `mappings`, spec/case-format.md).
+ * Mapping 0 is the case's `mapping`, whose members stay in the scenario
+ * (config, create_at_ms, expect, function). */
+struct esmc_mapping_spec {
+  char *name;                     /* [a-z0-9-]+, unique; mapping 0: "main" */
+  struct esmc_config_spec config;
+  int64_t create_at_ms;
+  uint32_t function;              /* 0: the case's `function`; i >= 1:
+                                     functions[i - 1] */
+  struct esmc_expect expect;
+};
+
 struct esmc_scenario {
   /* Identity. */
   char *id;          /* stable id; equals the file name without .json */
@@ -211,7 +263,44 @@ struct esmc_scenario {
 
   /* ABI v2 (appended): the queue, for source SQS and SQS_FIFO. */
   struct esmc_queue_spec queue;
+
+  /* Several mappings (appended): mappings 1 .. extra_count, and the
+   * functions they may name besides the case's `function`. */
+  struct esmc_mapping_spec *extra;
+  size_t extra_count;
+  struct esmc_fn_script *functions;
+  size_t function_count;
+  /* In a view made by esmc_scenario_mapping_view(): the mapping it shows
+   * (events of other mappings are theirs); 0 in a loaded scenario. */
+  uint32_t view_of;
 };
+
+/* How many mappings the scenario has (1 + extra_count). */
+size_t esmc_scenario_mapping_count(const struct esmc_scenario *s);
+/* The name of mapping i ("main" for 0). */
+const char *esmc_scenario_mapping_name(const struct esmc_scenario *s,
+                                       size_t i);
+/* The function script of mapping i. */
+const struct esmc_fn_script *
+esmc_scenario_mapping_function(const struct esmc_scenario *s, size_t i);
+/* A read-only view of s as if mapping i were its only mapping: a shallow
+ * copy whose config, create_at_ms, function and expect are mapping i's and
+ * whose events are s's (events of other mappings stay, their `mapping`
+ * says whose they are). The view owns nothing: never free it, and it lives
+ * no longer than s. */
+void esmc_scenario_mapping_view(const struct esmc_scenario *s, size_t i,
+                                struct esmc_scenario *view);
+
+/* The index of the mapping named name: 0 for "main", i + 1 for extra[i];
+ * -1 when no mapping has that name (or name is NULL). */
+int esmc_scenario_mapping_index(const struct esmc_scenario *s,
+                                const char *name);
+
+/* An event's defaults whatever its kind (zero-filled otherwise): an update
+ * that changes nothing, no shards, mapping 0, and a fault that hits every
+ * call of every mapping and never heals (every 1, mapping -1, until_ms
+ * INT64_MAX). */
+void esmc_case_event_init(struct esmc_case_event *ev);
 
 /* Drop every exact expectation of e (leaving none, as after init). */
 void esmc_expect_clear(struct esmc_expect *e);

@@ -49,7 +49,9 @@ enum qkind {
    * reaches the end of the retention period (a = rid). */
   Q_RECV,
   Q_MSG_VISIBLE,
-  Q_MSG_EXPIRE
+  Q_MSG_EXPIRE,
+  /* A fault heals (a = index of its case event). */
+  Q_HEAL
 };
 
 struct qitem {
@@ -193,12 +195,29 @@ struct incarnation {
 };
 
 struct wmapping {
+  uint32_t index;            /* in the scenario: 0 = the case's `mapping` */
+  const struct esmc_config_spec *base; /* its configuration as created */
+  const struct esmc_fn_script *fn;     /* its function's script */
+  uint32_t fn_index;         /* 0 = the case's `function` */
+  int64_t create_at_ms;
+  char uuid[40];
+  char function_arn[256];
   struct incarnation **inc; /* every incarnation, for late-call detection */
   size_t ninc;
   struct incarnation *cur;
   char (*ckpt)[64];          /* per shard; "" = none */
+  uint32_t *deliveries;      /* per rid: invocations of this mapping */
+  uint32_t *scope_start;     /* per shard; UINT32_MAX: not read yet */
+  int64_t first_create_ms;   /* first successful create(); -1 none */
   int enabled;               /* per the case's config and accepted updates */
   int create_failed;
+};
+
+/* A function of the case: its rule budget and invocation numbers. */
+struct wfunction {
+  const struct esmc_fn_script *fn;
+  uint32_t *rule_uses;       /* per rule */
+  uint64_t invocation_count;
 };
 
 struct invocation {
@@ -247,7 +266,12 @@ static int is_queue_source(enum esmc_source s)
 struct esmc_world_internal {
   uint64_t rng;
   struct queue q;
-  struct wmapping mapping;          /* v1 runs one mapping per case */
+  struct wmapping *mappings;        /* the scenario's, by index */
+  uint32_t nmappings;
+  struct wfunction *functions;      /* 1 + scenario->function_count */
+  uint32_t nfunctions;
+  uint8_t *fault_on;                /* per case event: a started fault */
+  uint64_t *fault_calls;            /* per case event: calls it matched */
   const struct esmc_adapter *adapter;
   struct esmc_shard *pub_shards;
   uint32_t *visible;                /* per shard: records appended */
@@ -256,17 +280,12 @@ struct esmc_world_internal {
   size_t nits, capits;
   struct invocation *invs;
   size_t ninvs, capinvs;
-  uint32_t *deliveries;             /* per rid */
-  uint32_t *rule_uses;              /* per function rule */
   uint64_t pending_scripted;        /* APPEND and case events still queued */
   int destination_down;
   int end_scheduled;
   int stop;
   struct esmc_run_outcome *out;
-  uint64_t invocation_count;
-  uint32_t *scope_start;            /* per shard; UINT32_MAX: not read yet */
   uint8_t *plan_applied;            /* per case event: a valid reshard */
-  int64_t first_create_ms;          /* first successful create(); -1 none */
   jsmntok_t *toks;                  /* payload decoding, reused */
   size_t captoks;
   /* Queues (ABI v2). */
@@ -592,6 +611,117 @@ int esmc_world_shard_exists(const struct esmc_world *w, uint32_t s, int64_t t)
 
 static int queue_setup(struct esmc_world *w);
 
+static void make_uuid(char *out, size_t n, uint64_t seed)
+{
+  uint64_t s = seed, a = rng_next(&s), b = rng_next(&s);
+  snprintf(out, n,
+           "%08" PRIx32 "-%04" PRIx32 "-4%03" PRIx32 "-8%03" PRIx32 "-%012" PRIx64,
+           (uint32_t)(a >> 32), (uint32_t)(a >> 16) & 0xffff,
+           (uint32_t)a & 0xfff, (uint32_t)(b >> 52) & 0xfff,
+           b & UINT64_C(0xffffffffffff));
+}
+
+/* The mappings and functions of the scenario: mapping 0 is the case's
+ * `mapping` with its UUID and function ARN in w->mapping_uuid and
+ * w->function_arn as before; mapping i > 0 gets a UUID of its own, and a
+ * function other than the case's its own ARN. */
+static int mappings_new(struct esmc_world *w, uint32_t nsh)
+{
+  struct esmc_world_internal *in = w->in;
+  const struct esmc_scenario *sc = w->sc;
+  uint32_t i, s, nm = (uint32_t)esmc_scenario_mapping_count(sc);
+  uint32_t nrec = w->nrecords ? w->nrecords : 1;
+  in->nfunctions = 1 + (uint32_t)sc->function_count;
+  in->functions = esmc_calloc(in->nfunctions, sizeof(*in->functions));
+  in->mappings = esmc_calloc(nm, sizeof(*in->mappings));
+  if(!in->functions || !in->mappings)
+    return -1;
+  for(i = 0; i < in->nfunctions; i++) {
+    struct wfunction *f = &in->functions[i];
+    f->fn = i == 0 ? &sc->function : &sc->functions[i - 1];
+    f->rule_uses = esmc_calloc(f->fn->rule_count + 1, sizeof(uint32_t));
+    if(!f->rule_uses)
+      return -1;
+  }
+  in->nmappings = nm;
+  for(i = 0; i < nm; i++) {
+    struct wmapping *m = &in->mappings[i];
+    m->index = i;
+    m->base = i == 0 ? &sc->config : &sc->extra[i - 1].config;
+    m->create_at_ms = i == 0 ? sc->create_at_ms : sc->extra[i - 1].create_at_ms;
+    m->fn_index = i == 0 ? 0 : sc->extra[i - 1].function;
+    if(m->fn_index >= in->nfunctions)
+      m->fn_index = 0;
+    m->fn = in->functions[m->fn_index].fn;
+    m->first_create_ms = -1;
+    /* Mapping 0 keeps the UUID it always had (seed ^ 0x5eed). */
+    make_uuid(m->uuid, sizeof(m->uuid),
+              (w->seed ^ UINT64_C(0x5eed)) + (uint64_t)i * UINT64_C(0x9e37));
+    if(m->fn_index == 0)
+      snprintf(m->function_arn, sizeof(m->function_arn),
+               "arn:aws:lambda:us-east-1:" ACCOUNT ":function:esmcheck-function");
+    else
+      snprintf(m->function_arn, sizeof(m->function_arn),
+               "arn:aws:lambda:us-east-1:" ACCOUNT ":function:%s",
+               m->fn->name ? m->fn->name : "esmcheck-function");
+    m->ckpt = esmc_calloc(nsh ? nsh : 1, 64);
+    m->scope_start = esmc_calloc(nsh ? nsh : 1, sizeof(uint32_t));
+    m->deliveries = esmc_calloc(nrec, sizeof(uint32_t));
+    if(!m->ckpt || !m->scope_start || !m->deliveries)
+      return -1;
+    for(s = 0; s < nsh; s++)
+      m->scope_start[s] = UINT32_MAX;
+  }
+  snprintf(w->mapping_uuid, sizeof(w->mapping_uuid), "%s", in->mappings[0].uuid);
+  snprintf(w->function_arn, sizeof(w->function_arn), "%s",
+           in->mappings[0].function_arn);
+  return 0;
+}
+
+static void incarnation_free(struct incarnation *inc);
+
+static void mappings_free(struct esmc_world_internal *in)
+{
+  uint32_t i;
+  size_t k;
+  for(i = 0; in->mappings && i < in->nmappings; i++) {
+    struct wmapping *m = &in->mappings[i];
+    for(k = 0; k < m->ninc; k++)
+      incarnation_free(m->inc[k]);
+    esmc_free(m->inc);
+    esmc_free(m->ckpt);
+    esmc_free(m->scope_start);
+    esmc_free(m->deliveries);
+  }
+  esmc_free(in->mappings);
+  for(i = 0; in->functions && i < in->nfunctions; i++)
+    esmc_free(in->functions[i].rule_uses);
+  esmc_free(in->functions);
+}
+
+/* When each record leaves the stream: at the end of the retention period,
+ * or earlier at a trim event that covers it (ESMC_CASE_TRIM). Within a
+ * shard the times never decrease with the index. */
+static void set_trim_times(struct esmc_world *w)
+{
+  const struct esmc_scenario *sc = w->sc;
+  uint32_t i;
+  size_t k;
+  for(i = 0; i < w->nrecords; i++) {
+    struct esmc_wrecord *r = &w->records[i];
+    r->trim_ms = r->at_ms + sc->retention_ms;
+    for(k = 0; k < sc->event_count; k++) {
+      const struct esmc_case_event *ce = &sc->events[k];
+      if(ce->kind != ESMC_CASE_TRIM || w->queue)
+        continue;
+      if(ce->shards[0] >= 0 && (uint32_t)ce->shards[0] != r->shard)
+        continue;
+      if(r->at_ms < ce->trim_before_ms && ce->at_ms < r->trim_ms)
+        r->trim_ms = ce->at_ms < r->at_ms ? r->at_ms : ce->at_ms;
+    }
+  }
+}
+
 int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
                    struct esmc_world **out)
 {
@@ -611,7 +741,6 @@ int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
     return -1;
   }
   w->in = in;
-  in->first_create_ms = -1;
   in->plan_applied = esmc_calloc(sc->event_count ? sc->event_count : 1, 1);
   if(!in->plan_applied ||
      plan_build(sc, &plan, &nsh, in->plan_applied, NULL, 0, NULL) < 0) {
@@ -659,35 +788,23 @@ int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
     snprintf(w->stream_arn, sizeof(w->stream_arn), "%s", b.data ? b.data : "");
     esmc_buf_free(&b);
   }
-  snprintf(w->function_arn, sizeof(w->function_arn),
-           "arn:aws:lambda:us-east-1:" ACCOUNT ":function:esmcheck-function");
   snprintf(w->role_arn, sizeof(w->role_arn),
            "arn:aws:iam::" ACCOUNT ":role/esmcheck-function-role");
-  {
-    uint64_t s = seed ^ UINT64_C(0x5eed);
-    uint64_t a = rng_next(&s), b = rng_next(&s);
-    snprintf(w->mapping_uuid, sizeof(w->mapping_uuid),
-             "%08" PRIx32 "-%04" PRIx32 "-4%03" PRIx32 "-8%03" PRIx32 "-%012" PRIx64,
-             (uint32_t)(a >> 32), (uint32_t)(a >> 16) & 0xffff,
-             (uint32_t)a & 0xfff, (uint32_t)(b >> 52) & 0xfff,
-             b & UINT64_C(0xffffffffffff));
-  }
 
   w->nshards = nsh;
   w->shards = esmc_calloc(nsh, sizeof(*w->shards));
   in->pub_shards = esmc_calloc(nsh, sizeof(*in->pub_shards));
   in->visible = esmc_calloc(nsh, sizeof(uint32_t));
-  in->scope_start = esmc_calloc(nsh, sizeof(uint32_t));
-  in->mapping.ckpt = esmc_calloc(nsh, 64);
   w->nrecords = (uint32_t)sc->record_count;
   w->records = esmc_calloc(w->nrecords ? w->nrecords : 1, sizeof(*w->records));
-  in->deliveries = esmc_calloc(w->nrecords ? w->nrecords : 1, sizeof(uint32_t));
   in->sorted_by_seq = esmc_calloc(w->nrecords ? w->nrecords : 1, sizeof(uint32_t));
-  in->rule_uses = esmc_calloc(sc->function.rule_count + 1, sizeof(uint32_t));
+  in->fault_on = esmc_calloc(sc->event_count ? sc->event_count : 1, 1);
+  in->fault_calls = esmc_calloc(sc->event_count ? sc->event_count : 1,
+                                sizeof(uint64_t));
   ord = esmc_calloc(w->nrecords ? w->nrecords : 1, sizeof(*ord));
-  if(!w->shards || !in->pub_shards || !in->visible || !in->scope_start ||
-     !in->mapping.ckpt || !w->records || !in->deliveries ||
-     !in->sorted_by_seq || !in->rule_uses || !ord)
+  if(!w->shards || !in->pub_shards || !in->visible || !w->records ||
+     !in->sorted_by_seq || !in->fault_on || !in->fault_calls || !ord ||
+     mappings_new(w, nsh))
     goto oom;
 
   for(i = 0; i < nsh; i++) {
@@ -707,7 +824,6 @@ int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
       snprintf(sh->starting_seq, sizeof(sh->starting_seq), "1%04u%016u", i, 0u);
     in->pub_shards[i].shard_id = sh->id;
     in->pub_shards[i].starting_sequence_number = sh->starting_seq;
-    in->scope_start[i] = UINT32_MAX;
   }
   for(i = 0; i < nsh; i++) {
     if(w->shards[i].nparents > 0)
@@ -786,6 +902,7 @@ int esmc_world_new(const struct esmc_scenario *sc, uint64_t seed,
     snprintf(sh->ending_seq, sizeof(sh->ending_seq), "%s",
              sh->n ? w->records[sh->rids[sh->n - 1]].seq : sh->starting_seq);
   }
+  set_trim_times(w);
   if(w->queue && queue_setup(w))
     goto oom;
   sort_world = w;
@@ -819,10 +936,9 @@ void esmc_world_free(struct esmc_world *w)
     return;
   in = w->in;
   if(in) {
-    for(i = 0; i < in->mapping.ninc; i++)
-      incarnation_free(in->mapping.inc[i]);
-    esmc_free(in->mapping.inc);
-    esmc_free(in->mapping.ckpt);
+    mappings_free(in);
+    esmc_free(in->fault_on);
+    esmc_free(in->fault_calls);
     for(i = 0; i < in->ninvs; i++)
       esmc_buf_free(&in->invs[i].response);
     esmc_free(in->invs);
@@ -830,11 +946,8 @@ void esmc_world_free(struct esmc_world *w)
     esmc_free(in->q.v);
     esmc_free(in->pub_shards);
     esmc_free(in->visible);
-    esmc_free(in->scope_start);
     esmc_free(in->plan_applied);
     esmc_free(in->sorted_by_seq);
-    esmc_free(in->deliveries);
-    esmc_free(in->rule_uses);
     esmc_free(in->toks);
     for(i = 0; i < in->ndels; i++)
       esmc_free(in->dels[i]);
@@ -999,6 +1112,29 @@ static struct incarnation *host_enter(void *ctx, const char *call)
   return inc;
 }
 
+/* An injected fault (ESMC_CASE_FAULT) answers this call of this mapping:
+ * the status to return, or ESMC_OK. Each active fault counts the calls it
+ * matches and fails every `every`-th (the first included). */
+static esmc_status fault_hit(struct incarnation *inc, enum esmc_fault_call call)
+{
+  struct esmc_world *w = inc->w;
+  const struct esmc_scenario *sc = w->sc;
+  esmc_status st = ESMC_OK;
+  size_t k;
+  for(k = 0; k < sc->event_count; k++) {
+    const struct esmc_fault_spec *f = &sc->events[k].fault;
+    if(!w->in->fault_on[k] || sc->events[k].kind != ESMC_CASE_FAULT)
+      continue;
+    if(!(f->calls & (1u << call)) ||
+       (f->mapping >= 0 && (uint32_t)f->mapping != inc->index))
+      continue;
+    if(w->in->fault_calls[k]++ % (uint64_t)(f->every > 0 ? f->every : 1) == 0 &&
+       st == ESMC_OK)
+      st = f->error;
+  }
+  return st;
+}
+
 static int shard_by_id(const struct esmc_world *w, const char *id)
 {
   uint32_t i;
@@ -1014,11 +1150,10 @@ static int shard_by_id(const struct esmc_world *w, const char *id)
 static uint32_t first_untrimmed(const struct esmc_world *w, uint32_t shard)
 {
   const struct esmc_wshard *sh = &w->shards[shard];
-  int64_t limit = w->now - w->sc->retention_ms; /* trimmed: at_ms <= limit */
   uint32_t lo = 0, hi = sh->n;
   while(lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if(w->records[sh->rids[mid]].at_ms <= limit)
+    if(w->records[sh->rids[mid]].trim_ms <= w->now)
       lo = mid + 1;
     else
       hi = mid;
@@ -1111,6 +1246,14 @@ static esmc_status h_list_shards(void *ctx, const struct esmc_shard **shards,
     return ESMC_E_INVALID_PARAMETER;
   }
   {
+    esmc_status st = fault_hit(inc, ESMC_FC_LIST_SHARDS);
+    if(st != ESMC_OK) {
+      record(inc->w, ESMC_H_LIST_SHARDS, inc->index, st, ESMC_NO_SHARD, 0, 0,
+             0, NULL, 0);
+      return st;
+    }
+  }
+  {
     /* Every shard created by now, in creation order (a prefix of the plan);
      * a closed one with its ending sequence number. The array is rewritten
      * only here, so the previous answer stays valid until this call. */
@@ -1174,6 +1317,12 @@ static esmc_status h_get_shard_iterator(void *ctx, const char *shard_id,
     return ESMC_E_NOT_FOUND;
   }
   sh = &w->shards[s];
+  st = fault_hit(inc, ESMC_FC_GET_SHARD_ITERATOR);
+  if(st != ESMC_OK) {
+    record(w, ESMC_H_GET_ITERATOR, inc->index, st, (uint32_t)s, 0, type, 0,
+           NULL, 0);
+    return st;
+  }
   lo = first_untrimmed(w, (uint32_t)s);
   switch(type) {
   case ESMC_ITER_TRIM_HORIZON:
@@ -1220,11 +1369,11 @@ static esmc_status h_get_shard_iterator(void *ctx, const char *shard_id,
     if(!it)
       st = ESMC_E_NOMEM;
   }
-  if(st == ESMC_OK && w->in->scope_start[s] == UINT32_MAX)
-    w->in->scope_start[s] =
+  if(st == ESMC_OK && inc->m->scope_start[s] == UINT32_MAX)
+    inc->m->scope_start[s] =
         (type == ESMC_ITER_LATEST || type == ESMC_ITER_AT_TIMESTAMP) &&
-                !(w->in->first_create_ms >= 0 &&
-                  sh->created_ms > w->in->first_create_ms)
+                !(inc->m->first_create_ms >= 0 &&
+                  sh->created_ms > inc->m->first_create_ms)
             ? pos
             : 0; /* a shard born while the mapping ran is new in full */
   *out = it;
@@ -1265,7 +1414,11 @@ static esmc_status h_get_records(void *ctx, esmc_iterator iterator,
   pos = it->pos;
   if(limit == 0 || limit > MAX_GET_RECORDS)
     st = ESMC_E_INVALID_PARAMETER;
-  else if(w->now - it->issued > ITERATOR_TTL_MS)
+  else if((st = fault_hit(inc, ESMC_FC_GET_RECORDS)) != ESMC_OK) {
+    /* An injected ExpiredIteratorException ends the iterator for good. */
+    if(st == ESMC_E_EXPIRED_ITERATOR)
+      it->issued = INT64_MIN / 2;
+  } else if(w->now - it->issued > ITERATOR_TTL_MS)
     st = ESMC_E_EXPIRED_ITERATOR;
   else if(pos < first_untrimmed(w, shard))
     st = ESMC_E_TRIMMED;
@@ -1329,15 +1482,16 @@ static int batch_has_key(const struct esmc_world *w, const uint32_t *rids,
 }
 
 static const struct esmc_fn_rule *pick_rule(struct esmc_world *w,
+                                            struct wfunction *f,
                                             const uint32_t *rids, size_t n,
                                             uint64_t number, int32_t attempt)
 {
-  const struct esmc_fn_script *fs = &w->sc->function;
+  const struct esmc_fn_script *fs = f->fn;
   size_t r, k;
   for(r = 0; r < fs->rule_count; r++) {
     const struct esmc_fn_rule *fr = &fs->rules[r];
     int ok = 1;
-    if(fr->times > 0 && w->in->rule_uses[r] >= (uint32_t)fr->times)
+    if(fr->times > 0 && f->rule_uses[r] >= (uint32_t)fr->times)
       continue;
     if(fr->contains_count) {
       for(ok = 0, k = 0; k < fr->contains_count && !ok; k++)
@@ -1356,22 +1510,22 @@ static const struct esmc_fn_rule *pick_rule(struct esmc_world *w,
     if(ok && fr->attempt_max != ESMC_UNSET && attempt > fr->attempt_max)
       ok = 0;
     if(ok) {
-      w->in->rule_uses[r]++;
+      f->rule_uses[r]++;
       return fr;
     }
   }
   return NULL;
 }
 
-static void fill_result(struct esmc_world *w, struct invocation *iv,
-                        const struct esmc_fn_rule *fr, const uint32_t *rids,
-                        size_t n, int64_t *duration)
+static void fill_result(const struct esmc_fn_script *fs, struct invocation *iv,
+                        const struct esmc_fn_rule *fr, const struct esmc_world *w,
+                        int64_t *duration)
 {
-  int64_t timeout_ms = (int64_t)w->sc->function.timeout_s * 1000;
+  int64_t timeout_ms = (int64_t)fs->timeout_s * 1000;
   enum esmc_fn_action act = fr ? fr->action : ESMC_FN_OK;
   size_t k;
   *duration = fr && fr->duration_ms >= 0 ? fr->duration_ms
-                                         : w->sc->function.default_duration_ms;
+                                         : fs->default_duration_ms;
   if((act == ESMC_FN_OK || act == ESMC_FN_FAIL_ITEMS || act == ESMC_FN_ERROR) &&
      *duration > timeout_ms)
     act = ESMC_FN_TIMEOUT;
@@ -1422,7 +1576,7 @@ static void fill_result(struct esmc_world *w, struct invocation *iv,
     esmc_buf_printf(&iv->response,
                     "{\"errorType\":\"Sandbox.Timedout\",\"errorMessage\":"
                     "\"%s Task timed out after %d.00 seconds\"}",
-                    iv->request_id, w->sc->function.timeout_s);
+                    iv->request_id, fs->timeout_s);
     break;
   case ESMC_FN_THROTTLE:
     iv->outcome = ESMC_INVOKE_THROTTLED;
@@ -1438,8 +1592,6 @@ static void fill_result(struct esmc_world *w, struct invocation *iv,
     esmc_buf_puts(&iv->response, "{\"Type\":\"Service\",\"message\":\"ServiceException\"}");
     break;
   }
-  (void)rids;
-  (void)n;
 }
 
 static esmc_status h_invoke(void *ctx, const uint8_t *payload, size_t len,
@@ -1455,6 +1607,7 @@ static esmc_status h_invoke(void *ctx, const uint8_t *payload, size_t len,
   long n, ev;
   uint32_t shard = ESMC_NO_SHARD, k, attempt = 1;
   const struct esmc_fn_rule *fr = NULL;
+  struct wfunction *fun;
   int64_t duration = 0;
   struct qitem qi;
 
@@ -1479,7 +1632,8 @@ static esmc_status h_invoke(void *ctx, const uint8_t *payload, size_t len,
            "%08" PRIx64 "-0000-4000-8000-%012" PRIx64,
            (uint64_t)(in->ninvs + 1), (uint64_t)(w->seed & UINT64_C(0xffffffffffff)));
   in->ninvs++;
-  in->invocation_count++;
+  fun = &in->functions[inc->m->fn_index];
+  fun->invocation_count++;
 
   esmc_buf_init(&problem);
   n = esmc_world_decode_payload(w, (const char *)payload, len, &rids, &problem);
@@ -1491,11 +1645,11 @@ static esmc_status h_invoke(void *ctx, const uint8_t *payload, size_t len,
       shard = s;
     else if(s != shard)
       shard = ESMC_NO_SHARD;
-    if(in->deliveries[rids[k]] + 1 > attempt)
-      attempt = in->deliveries[rids[k]] + 1;
+    if(inc->m->deliveries[rids[k]] + 1 > attempt)
+      attempt = inc->m->deliveries[rids[k]] + 1;
   }
   for(k = 0; k < (uint32_t)n; k++)
-    in->deliveries[rids[k]]++;
+    inc->m->deliveries[rids[k]]++;
 
   memset(&e, 0, sizeof(e));
   e.t = w->now;
@@ -1532,9 +1686,9 @@ static esmc_status h_invoke(void *ctx, const uint8_t *payload, size_t len,
                     ESMC_MAX_PAYLOAD);
   } else {
     const struct esmc_hevent *he = ev >= 0 ? &w->hist.ev[ev] : NULL;
-    fr = pick_rule(w, he ? he->rids : NULL, he ? he->nrids : 0,
-                   in->invocation_count, (int32_t)attempt);
-    fill_result(w, iv, fr, he ? he->rids : NULL, he ? he->nrids : 0, &duration);
+    fr = pick_rule(w, fun, he ? he->rids : NULL, he ? he->nrids : 0,
+                   fun->invocation_count, (int32_t)attempt);
+    fill_result(fun->fn, iv, fr, w, &duration);
   }
   inc->inflight++;
   memset(&qi, 0, sizeof(qi));
@@ -1566,6 +1720,8 @@ static esmc_status h_send_to_destination(void *ctx, const char *arn,
   }
   if(w->in->destination_down)
     st = ESMC_E_SERVICE;
+  else
+    st = fault_hit(inc, ESMC_FC_SEND_TO_DESTINATION);
   memset(&e, 0, sizeof(e));
   e.t = w->now;
   e.kind = ESMC_H_DEST_SEND;
@@ -2192,6 +2348,14 @@ static esmc_status h_get_queue_attributes(void *ctx,
            ESMC_NO_SHARD, 0, 0, 0, NULL, 0);
     return ESMC_E_UNSUPPORTED;
   }
+  {
+    esmc_status st = fault_hit(inc, ESMC_FC_GET_QUEUE_ATTRIBUTES);
+    if(st != ESMC_OK) {
+      record(w, ESMC_H_QUEUE_ATTRIBUTES, inc->index, st, ESMC_NO_SHARD, 0, 0,
+             0, NULL, 0);
+      return st;
+    }
+  }
   q = &w->sc->queue;
   memset(out, 0, sizeof(*out));
   out->struct_size = sizeof(*out);
@@ -2239,6 +2403,8 @@ static esmc_status h_receive_messages(void *ctx, uint32_t max_messages,
             wait_time_s > 20 || visibility_timeout_s < -1 ||
             visibility_timeout_s > 43200)
     st = ESMC_E_INVALID_PARAMETER; /* SQS-Q-1, SQS-Q-2 */
+  else
+    st = fault_hit(inc, ESMC_FC_RECEIVE_MESSAGES);
   if(st != ESMC_OK) {
     record(w, ESMC_H_RECEIVE, inc->index, st, ESMC_NO_SHARD, 0, max_messages,
            wait_time_s, NULL, 0);
@@ -2290,6 +2456,16 @@ static esmc_status h_delete_message(void *ctx, const char *handle)
            -1, 0, handle ? handle : "", hl);
     return ESMC_E_NOT_FOUND;
   }
+  {
+    /* A failed DeleteMessage leaves the message in flight: it comes back
+     * when its visibility timeout ends (a duplicate, not a loss). */
+    esmc_status st = fault_hit(inc, ESMC_FC_DELETE_MESSAGE);
+    if(st != ESMC_OK) {
+      record(w, ESMC_H_DELETE, inc->index, st, ESMC_NO_SHARD, 0, d->rid, 0,
+             handle, hl);
+      return st;
+    }
+  }
   m = &w->in->msgs[d->rid];
   /* Only the latest handle of a message still in the queue deletes it; a
    * stale one is accepted and ignored, as SQS does. */
@@ -2324,6 +2500,8 @@ static esmc_status h_change_message_visibility(void *ctx, const char *handle,
     st = ESMC_E_NOT_FOUND;
   else if(timeout_s < 0 || timeout_s > 43200)
     st = ESMC_E_INVALID_PARAMETER;
+  else if((st = fault_hit(inc, ESMC_FC_CHANGE_MESSAGE_VISIBILITY)) != ESMC_OK)
+    ; /* injected: no effect */
   else {
     m = &w->in->msgs[d->rid];
     /* SQS: the message must be in flight and the handle its latest. */
@@ -2834,7 +3012,7 @@ long esmc_world_decode_payload(const struct esmc_world *w, const char *payload,
 /* ------------------------------------------------------------------------ */
 /* Running.                                                                  */
 
-static void build_config(const struct esmc_world *w,
+static void build_config(const struct esmc_world *w, const struct wmapping *m,
                          const struct esmc_config_spec *c,
                          struct esmc_mapping_config *cfg)
 {
@@ -2842,9 +3020,9 @@ static void build_config(const struct esmc_world *w,
   cfg->abi_version = ESMC_ABI_VERSION;
   cfg->struct_size = sizeof(*cfg);
   cfg->source = w->sc->source ? w->sc->source : ESMC_SOURCE_KINESIS;
-  cfg->uuid = w->mapping_uuid;
+  cfg->uuid = m->uuid;
   cfg->event_source_arn = w->stream_arn;
-  cfg->function_arn = w->function_arn;
+  cfg->function_arn = m->function_arn;
   cfg->role_arn = w->role_arn;
   cfg->region = w->region;
   cfg->enabled = c->enabled;
@@ -2866,23 +3044,23 @@ static void build_config(const struct esmc_world *w,
   cfg->filter_patterns = (const char *const *)c->filter_patterns;
   cfg->filter_count = c->filter_count;
   cfg->filter_criteria_given = c->filter_criteria_given;
-  cfg->function_timeout_s = w->sc->function.timeout_s;
+  cfg->function_timeout_s = m->fn->timeout_s;
   cfg->maximum_concurrency = c->maximum_concurrency;
   cfg->scaling_profile = c->scaling_profile;
 }
 
 /* The case's configuration with the given members of every accepted update
  * applied, in order. A shallow copy: its pointers borrow the scenario's. */
-static void current_config(const struct esmc_world *w,
+static void current_config(const struct esmc_world *w, const struct wmapping *m,
                            struct esmc_config_spec *c)
 {
   size_t i;
-  *c = w->sc->config;
+  *c = *m->base;
   for(i = 0; i < w->hist.n; i++) {
     const struct esmc_hevent *e = &w->hist.ev[i];
     const struct esmc_config_spec *u;
     if(e->kind != ESMC_H_UPDATE || e->status != ESMC_OK || e->a < 0 ||
-       (size_t)e->a >= w->sc->event_count)
+       (size_t)e->a >= w->sc->event_count || e->mapping != m->index)
       continue;
     u = &w->sc->events[e->a].update;
 #define TAKE(field)                                                            \
@@ -2951,10 +3129,9 @@ static void finish_call(struct esmc_world *w, long ev, esmc_status st,
   }
 }
 
-static int do_create(struct esmc_world *w, int restart)
+static int do_create(struct esmc_world *w, struct wmapping *m, int restart)
 {
   struct esmc_world_internal *in = w->in;
-  struct wmapping *m = &in->mapping;
   struct incarnation *inc, **ni;
   struct esmc_mapping_config cfg;
   struct esmc_error err;
@@ -2974,7 +3151,7 @@ static int do_create(struct esmc_world *w, int restart)
   m->inc[m->ninc++] = inc;
   inc->w = w;
   inc->m = m;
-  inc->index = 0;
+  inc->index = m->index;
   inc->host.abi_version = ESMC_ABI_VERSION;
   inc->host.struct_size = sizeof(inc->host);
   inc->host.ctx = inc;
@@ -2997,8 +3174,8 @@ static int do_create(struct esmc_world *w, int restart)
     /* A restart re-creates the mapping as it is now: the case's
      * configuration with every accepted update applied. */
     struct esmc_config_spec now_cfg;
-    current_config(w, &now_cfg);
-    build_config(w, &now_cfg, &cfg);
+    current_config(w, m, &now_cfg);
+    build_config(w, m, &now_cfg, &cfg);
   }
   if(m->enabled == 0)
     cfg.enabled = 0; /* a restart keeps the current Enabled state */
@@ -3007,29 +3184,48 @@ static int do_create(struct esmc_world *w, int restart)
   m->cur = inc;
   /* Recorded before the call, so host calls made inside create() follow it;
    * the status is filled in when create() returns. */
-  ev = record(w, ESMC_H_CREATE, 0, 0, ESMC_NO_SHARD, 0, restart, 0, NULL, 0);
+  ev = record(w, ESMC_H_CREATE, m->index, 0, ESMC_NO_SHARD, 0, restart, 0,
+              NULL, 0);
   st = in->adapter->create(&inc->host, &cfg, &inc->state, &err);
   text[0] = '\0';
   if(st != ESMC_OK) {
     inc->live = 0;
     m->cur = NULL;
     format_error(text, sizeof(text), &err);
-    if(!restart) {
+    /* The outcome speaks for mapping 0; a later mapping's rejection is in
+     * its CREATE event (the checkers judge each mapping on its own), but
+     * any mapping declined as unsupported makes the case unsupported. */
+    if(!restart && m->index == 0) {
       in->out->create_rejected = 1;
-      in->out->create_unsupported = st == ESMC_E_UNSUPPORTED;
       snprintf(in->out->create_error, sizeof(in->out->create_error), "%s", text);
     }
+    if(!restart && st == ESMC_E_UNSUPPORTED) {
+      in->out->create_unsupported = 1;
+      if(m->index != 0) {
+        struct esmc_buf b;
+        size_t n;
+        esmc_buf_init(&b);
+        esmc_buf_printf(&b, "mapping %s: %s",
+                        esmc_scenario_mapping_name(w->sc, m->index), text);
+        n = b.len < sizeof(in->out->create_error) - 1
+                ? b.len
+                : sizeof(in->out->create_error) - 1;
+        if(b.data)
+          memcpy(in->out->create_error, b.data, n);
+        in->out->create_error[b.data ? n : 0] = '\0';
+        esmc_buf_free(&b);
+      }
+    }
     m->create_failed = 1;
-  } else if(in->first_create_ms < 0)
-    in->first_create_ms = w->now;
+  } else if(m->first_create_ms < 0)
+    m->first_create_ms = w->now;
   finish_call(w, ev, st, text);
   check_status(w, st, "create");
   return 0;
 }
 
-static void do_destroy(struct esmc_world *w, int restart)
+static void do_destroy(struct esmc_world *w, struct wmapping *m, int restart)
 {
-  struct wmapping *m = &w->in->mapping;
   struct incarnation *inc = m->cur;
   if(!inc)
     return;
@@ -3037,13 +3233,14 @@ static void do_destroy(struct esmc_world *w, int restart)
   w->in->adapter->destroy(inc->state);
   inc->state = NULL;
   m->cur = NULL;
-  record(w, ESMC_H_DESTROY, 0, 0, ESMC_NO_SHARD, 0, restart, 0, NULL, 0);
+  record(w, ESMC_H_DESTROY, m->index, 0, ESMC_NO_SHARD, 0, restart, 0, NULL, 0);
 }
 
 static void do_update(struct esmc_world *w, size_t ev_index)
 {
-  struct wmapping *m = &w->in->mapping;
   const struct esmc_case_event *ce = &w->sc->events[ev_index];
+  struct wmapping *m =
+      &w->in->mappings[(uint32_t)ce->mapping < w->in->nmappings ? ce->mapping : 0];
   struct esmc_mapping_config cfg;
   struct esmc_error err;
   esmc_status st;
@@ -3051,11 +3248,11 @@ static void do_update(struct esmc_world *w, size_t ev_index)
   char text[ESMC_ERROR_CODE_MAX + ESMC_ERROR_MESSAGE_MAX + 4];
   if(!m->cur)
     return;
-  build_config(w, &ce->update, &cfg);
+  build_config(w, m, &ce->update, &cfg);
   memset(&err, 0, sizeof(err));
   text[0] = '\0';
-  ev = record(w, ESMC_H_UPDATE, 0, 0, ESMC_NO_SHARD, 0, (int64_t)ev_index, 0,
-              NULL, 0);
+  ev = record(w, ESMC_H_UPDATE, m->index, 0, ESMC_NO_SHARD, 0,
+              (int64_t)ev_index, 0, NULL, 0);
   if(!w->in->adapter->update)
     st = ESMC_E_UNSUPPORTED;
   else
@@ -3119,13 +3316,33 @@ static int schedule(struct esmc_world *w, int64_t t, enum qkind kind,
 
 /* All scripted work is done, nothing is in flight, and every appended record
  * in scope is covered by a checkpoint (or the mapping is disabled or gone). */
+static int mapping_quiescent(const struct esmc_world *w,
+                             const struct wmapping *m);
+
+/* The mapping a fault event is recorded under: its own, or 0 for all. */
+static uint32_t fault_mapping(const struct esmc_scenario *sc, uint64_t ev)
+{
+  int32_t m = sc->events[ev].fault.mapping;
+  return m > 0 ? (uint32_t)m : 0;
+}
+
 static int quiescent(const struct esmc_world *w)
 {
   const struct esmc_world_internal *in = w->in;
-  const struct wmapping *m = &in->mapping;
-  uint32_t s;
+  uint32_t i;
   if(in->pending_scripted)
     return 0;
+  for(i = 0; i < in->nmappings; i++)
+    if(!mapping_quiescent(w, &in->mappings[i]))
+      return 0;
+  return 1;
+}
+
+static int mapping_quiescent(const struct esmc_world *w,
+                             const struct wmapping *m)
+{
+  const struct esmc_world_internal *in = w->in;
+  uint32_t s;
   if(!m->cur)
     return 1;
   if(m->cur->inflight)
@@ -3139,7 +3356,7 @@ static int quiescent(const struct esmc_world *w)
     uint32_t vis = in->visible[s], covered = 0;
     const char *ck = m->ckpt[s];
     const struct esmc_wshard *sh = &w->shards[s];
-    if(vis == 0 || (in->scope_start[s] != UINT32_MAX && in->scope_start[s] >= vis))
+    if(vis == 0 || (m->scope_start[s] != UINT32_MAX && m->scope_start[s] >= vis))
       continue;
     if(ck[0]) {
       /* Numerically: a checkpoint need not name a record. */
@@ -3164,7 +3381,7 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
 {
   struct esmc_world_internal *in = w->in;
   const struct esmc_scenario *sc = w->sc;
-  int64_t horizon, last_scripted = sc->create_at_ms;
+  int64_t horizon, last_scripted = 0;
   int64_t stall_t = 0; /* time starts at 0: a loop there is a stall too */
   uint64_t stall_n = 0, step_limit;
   size_t i;
@@ -3173,10 +3390,12 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
   memset(out, 0, sizeof(*out));
   in->out = out;
   in->adapter = a;
-  {
+  for(s = 0; s < in->nmappings; s++) {
     struct esmc_effective_config ec;
-    esmc_effective_config_init(&ec, sc);
-    in->mapping.enabled = ec.enabled != 0;
+    struct esmc_scenario view;
+    esmc_scenario_mapping_view(sc, s, &view);
+    esmc_effective_config_init(&ec, &view);
+    in->mappings[s].enabled = ec.enabled != 0;
   }
 
   /* Appends: one event per shard and instant, in sequence order. */
@@ -3196,13 +3415,33 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
       k = j;
     }
   }
-  if(schedule(w, sc->create_at_ms, Q_CREATE, 0, 0))
-    goto oom;
-  in->pending_scripted++;
+  for(s = 0; s < in->nmappings; s++) {
+    if(schedule(w, in->mappings[s].create_at_ms, Q_CREATE, s, 0))
+      goto oom;
+    in->pending_scripted++;
+    if(in->mappings[s].create_at_ms > last_scripted)
+      last_scripted = in->mappings[s].create_at_ms;
+  }
   for(i = 0; i < sc->event_count; i++) {
-    if(is_reshard(sc->events[i].kind)) {
-      /* A reshard runs first at its instant (tie 0, then case order), so
-       * the appends of that instant find the new shards. */
+    const struct esmc_case_event *ce = &sc->events[i];
+    if(ce->kind == ESMC_CASE_FAULT && ce->fault.until_ms < INT64_MAX / 2) {
+      /* The fault heals first at its instant too. */
+      struct qitem it;
+      memset(&it, 0, sizeof(it));
+      it.t = ce->fault.until_ms;
+      it.kind = Q_HEAL;
+      it.a = i;
+      if(q_push(&in->q, it))
+        goto oom;
+      in->pending_scripted++;
+      if(ce->fault.until_ms > last_scripted)
+        last_scripted = ce->fault.until_ms;
+    }
+    if(is_reshard(ce->kind) || ce->kind == ESMC_CASE_FAULT ||
+       ce->kind == ESMC_CASE_TRIM) {
+      /* A reshard, fault or trim runs first at its instant (tie 0, then
+       * case order): the appends of that instant find the new shards, and
+       * a create at that instant meets the fault. */
       struct qitem it;
       memset(&it, 0, sizeof(it));
       it.t = sc->events[i].at_ms;
@@ -3289,8 +3528,14 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
       break;
     case Q_CREATE:
       in->pending_scripted--;
-      if(do_create(w, 0))
+      if(do_create(w, &in->mappings[it.a], 0))
         goto oom;
+      break;
+    case Q_HEAL:
+      in->pending_scripted--;
+      in->fault_on[it.a] = 0;
+      record(w, ESMC_H_FAULT, fault_mapping(sc, it.a), 0, ESMC_NO_SHARD, 1,
+             ESMC_CASE_FAULT, (int64_t)it.a, NULL, 0);
       break;
     case Q_CASE_EVENT: {
       const struct esmc_case_event *ce = &sc->events[it.a];
@@ -3299,18 +3544,34 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
       case ESMC_CASE_UPDATE:
         do_update(w, (size_t)it.a);
         break;
-      case ESMC_CASE_RESTART:
-        record(w, ESMC_H_FAULT, 0, 0, ESMC_NO_SHARD, 0, ce->kind, 0, NULL, 0);
-        if(in->mapping.cur) {
-          do_destroy(w, 1);
-          if(do_create(w, 1))
+      case ESMC_CASE_RESTART: {
+        struct wmapping *m =
+            &in->mappings[(uint32_t)ce->mapping < in->nmappings ? ce->mapping : 0];
+        record(w, ESMC_H_FAULT, m->index, 0, ESMC_NO_SHARD, 0, ce->kind,
+               (int64_t)it.a, NULL, 0);
+        if(m->cur) {
+          do_destroy(w, m, 1);
+          if(do_create(w, m, 1))
             goto oom;
         }
         break;
+      }
       case ESMC_CASE_DESTINATION_DOWN:
       case ESMC_CASE_DESTINATION_UP:
         in->destination_down = ce->kind == ESMC_CASE_DESTINATION_DOWN;
-        record(w, ESMC_H_FAULT, 0, 0, ESMC_NO_SHARD, 0, ce->kind, 0, NULL, 0);
+        record(w, ESMC_H_FAULT, 0, 0, ESMC_NO_SHARD, 0, ce->kind,
+               (int64_t)it.a, NULL, 0);
+        break;
+      case ESMC_CASE_FAULT:
+        in->fault_on[it.a] = ce->fault.until_ms > w->now;
+        record(w, ESMC_H_FAULT, fault_mapping(sc, it.a), 0, ESMC_NO_SHARD, 0,
+               ce->kind, (int64_t)it.a, NULL, 0);
+        break;
+      case ESMC_CASE_TRIM:
+        /* The records' trim times already include it (set_trim_times). */
+        record(w, ESMC_H_FAULT, 0, 0,
+               ce->shards[0] >= 0 ? (uint32_t)ce->shards[0] : ESMC_NO_SHARD, 0,
+               ce->kind, (int64_t)it.a, NULL, 0);
         break;
       case ESMC_CASE_SPLIT:
       case ESMC_CASE_MERGE:
@@ -3364,12 +3625,14 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
     if(w->hist.oom)
       goto oom;
   }
-  do_destroy(w, 0);
+  for(s = 0; s < in->nmappings; s++)
+    do_destroy(w, &in->mappings[s], 0);
   return 0;
 oom:
   out->end = ESMC_END_OOM;
   snprintf(out->detail, sizeof(out->detail), "out of memory");
-  do_destroy(w, 0);
+  for(s = 0; s < in->nmappings; s++)
+    do_destroy(w, &in->mappings[s], 0);
   return -1;
 }
 
@@ -3454,3 +3717,15 @@ static int queue_setup(struct esmc_world *w)
   return 0;
 }
 
+
+const char *esmc_world_mapping_uuid(const struct esmc_world *w, uint32_t i)
+{
+  return w->in && i < w->in->nmappings ? w->in->mappings[i].uuid
+                                       : w->mapping_uuid;
+}
+
+const char *esmc_world_function_arn(const struct esmc_world *w, uint32_t i)
+{
+  return w->in && i < w->in->nmappings ? w->in->mappings[i].function_arn
+                                       : w->function_arn;
+}

@@ -45,6 +45,10 @@ struct esmc_wrecord {
   uint32_t group;             /* FIFO: index of its MessageGroupId */
   struct esmc_message_attribute *attrs; /* owned; attribute_count entries */
   size_t attr_count;
+  /* Streams (appended): when it is trimmed, relative: at_ms plus the
+   * retention period, or the time of an earlier trim event covering it.
+   * From that instant on it is gone. */
+  int64_t trim_ms;
 };
 
 struct esmc_wshard {
@@ -191,6 +195,11 @@ struct esmc_run_outcome {
 
 /* 1 when shard s exists (was created) at relative time t. */
 int esmc_world_shard_exists(const struct esmc_world *w, uint32_t s, int64_t t);
+
+/* Mapping i of the world (0 = the case's `mapping`): its UUID and the ARN
+ * of its function; mapping 0's are w->mapping_uuid and w->function_arn. */
+const char *esmc_world_mapping_uuid(const struct esmc_world *w, uint32_t i);
+const char *esmc_world_function_arn(const struct esmc_world *w, uint32_t i);
 
 /* Run the scenario to its end against adapter a. */
 int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,

@@ -373,6 +373,13 @@ struct esmc_host {
   /* Disarm a timer; ESMC_E_NOT_FOUND if it was not armed. */
   esmc_status (*cancel_timer)(void *ctx, uint64_t token);
 
+  /* Account faults (spec/faults.md). Besides the codes each call lists,
+   * every source call below may fail with ESMC_E_THROTTLED, ESMC_E_SERVICE
+   * or ESMC_E_ACCESS_DENIED when the case injects a fault: the call then has
+   * no effect, and the mapper backs off and tries again (FAULT-1, FAULT-4,
+   * FAULT-8). Several mappings may share one adapter: each create() is a
+   * mapping of its own, with its own host context and checkpoint store. */
+
   /* A log line for the run's timeline; msg is copied. */
   void (*log)(void *ctx, enum esmc_log_level level, const char *msg);
 

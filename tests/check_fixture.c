@@ -100,6 +100,64 @@ void fx_set_destination(struct fx *f, const char *arn)
   f->sc.config.on_failure_destination = fx_strdup(arn);
 }
 
+static size_t add_case_event(struct fx *f, enum esmc_case_event_kind kind,
+                             int64_t at_ms)
+{
+  struct esmc_case_event *e;
+  size_t n = f->sc.event_count;
+  assert_null(f->w);
+  e = esmc_realloc(f->sc.events, (n + 1) * sizeof(*e));
+  assert_non_null(e);
+  f->sc.events = e;
+  e = &f->sc.events[n];
+  esmc_case_event_init(e);
+  e->at_ms = at_ms;
+  e->kind = kind;
+  f->sc.event_count = n + 1;
+  return n;
+}
+
+size_t fx_add_fault(struct fx *f, int64_t at_ms, uint32_t calls,
+                    int32_t error, int64_t until_ms, int32_t mapping,
+                    int32_t every)
+{
+  size_t k = add_case_event(f, ESMC_CASE_FAULT, at_ms);
+  struct esmc_fault_spec *fs = &f->sc.events[k].fault;
+  fs->calls = calls;
+  fs->error = (esmc_status)error;
+  fs->until_ms = until_ms;
+  fs->mapping = mapping;
+  fs->every = every;
+  return k;
+}
+
+size_t fx_add_trim(struct fx *f, int64_t at_ms, int32_t shard,
+                   int64_t before_ms)
+{
+  size_t k = add_case_event(f, ESMC_CASE_TRIM, at_ms);
+  f->sc.events[k].shards[0] = shard;
+  f->sc.events[k].trim_before_ms = before_ms;
+  return k;
+}
+
+size_t fx_add_mapping(struct fx *f, const char *name)
+{
+  struct esmc_mapping_spec *m;
+  size_t n = f->sc.extra_count;
+  assert_null(f->w);
+  m = esmc_realloc(f->sc.extra, (n + 1) * sizeof(*m));
+  assert_non_null(m);
+  f->sc.extra = m;
+  m = &f->sc.extra[n];
+  memset(m, 0, sizeof(*m));
+  m->name = fx_strdup(name);
+  esmc_config_spec_init(&m->config);
+  m->config.starting_position = f->sc.config.starting_position;
+  m->expect.invocation_count = ESMC_UNSET;
+  f->sc.extra_count = n + 1;
+  return n + 1;
+}
+
 void fx_build(struct fx *f)
 {
   assert_null(f->w);
@@ -410,6 +468,48 @@ size_t fx_end(struct esmc_world *w, int64_t t, int reason)
   ev_init(&e, t, ESMC_H_END);
   e.a = reason;
   return add(w, &e, NULL, 0, NULL, NULL);
+}
+
+size_t fx_fault(struct esmc_world *w, int64_t t, size_t event_index,
+                int healed, uint32_t mapping)
+{
+  struct esmc_hevent e;
+  assert_true(event_index < w->sc->event_count);
+  ev_init(&e, t, ESMC_H_FAULT);
+  e.mapping = mapping;
+  e.id = (uint64_t)healed;
+  e.a = w->sc->events[event_index].kind;
+  e.b = (int64_t)event_index;
+  return add(w, &e, NULL, 0, NULL, NULL);
+}
+
+size_t fx_call(struct esmc_world *w, int64_t t, enum esmc_hkind kind,
+               uint32_t shard, int32_t status)
+{
+  struct esmc_hevent e;
+  ev_init(&e, t, kind);
+  e.shard = shard;
+  e.status = status;
+  return add(w, &e, NULL, 0, NULL, NULL);
+}
+
+size_t fx_get_records(struct esmc_world *w, int64_t t, uint32_t shard,
+                      int32_t status, int64_t first, int64_t count)
+{
+  struct esmc_hevent e;
+  ev_init(&e, t, ESMC_H_GET_RECORDS);
+  e.shard = shard;
+  e.status = status;
+  e.id = 1;
+  e.a = first;
+  e.b = count;
+  return add(w, &e, NULL, 0, NULL, NULL);
+}
+
+void fx_by(struct esmc_world *w, uint32_t mapping)
+{
+  assert_true(w->hist.n > 0);
+  w->hist.ev[w->hist.n - 1].mapping = mapping;
 }
 
 uint32_t fx_rid(const struct esmc_world *w, const char *id)

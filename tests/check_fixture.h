@@ -57,6 +57,21 @@ struct esmc_config_spec *fx_update_spec(struct fx *f, size_t event_index);
 /* Set the OnFailure destination of the mapping configuration. */
 void fx_set_destination(struct fx *f, const char *arn);
 
+/* Add a case event ESMC_CASE_FAULT at at_ms: calls (1u << enum
+ * esmc_fault_call) fail with `error` until until_ms (INT64_MAX: never), for
+ * mapping (-1: all), every `every`-th call. Returns its index in sc.events. */
+size_t fx_add_fault(struct fx *f, int64_t at_ms, uint32_t calls,
+                    int32_t error, int64_t until_ms, int32_t mapping,
+                    int32_t every);
+/* Add a case event ESMC_CASE_TRIM at at_ms: records of shard (-1: every
+ * shard) appended before before_ms trim out now. Returns its index. */
+size_t fx_add_trim(struct fx *f, int64_t at_ms, int32_t shard,
+                   int64_t before_ms);
+/* Add a mapping after the first (sc.extra), named name, with the case's
+ * function and the default configuration; returns its index (1, 2, ...).
+ * Its configuration is f->sc.extra[index - 1].config. */
+size_t fx_add_mapping(struct fx *f, const char *name);
+
 /* Build the world (esmc_world_new, seed 1). The scenario must not change
  * afterwards. */
 void fx_build(struct fx *f);
@@ -120,6 +135,21 @@ void fx_dest_payload(const struct esmc_world *w, struct esmc_buf *out,
 size_t fx_update(struct esmc_world *w, int64_t t, size_t event_index,
                  int32_t status, const char *text);
 size_t fx_end(struct esmc_world *w, int64_t t, int reason);
+/* The ESMC_H_FAULT the world records when case event event_index starts
+ * (healed 0) or heals (healed 1); mapping as the world records it. */
+size_t fx_fault(struct esmc_world *w, int64_t t, size_t event_index,
+                int healed, uint32_t mapping);
+/* A host call of kind (ESMC_H_LIST_SHARDS, _GET_ITERATOR, _GET_RECORDS,
+ * _QUEUE_ATTRIBUTES, _RECEIVE, _DELETE, _VISIBILITY) by mapping 0 with the
+ * given status and shard (ESMC_NO_SHARD for none); the other members 0. */
+size_t fx_call(struct esmc_world *w, int64_t t, enum esmc_hkind kind,
+               uint32_t shard, int32_t status);
+/* get_records(): status, and on success the first index and count read. */
+size_t fx_get_records(struct esmc_world *w, int64_t t, uint32_t shard,
+                      int32_t status, int64_t first, int64_t count);
+/* Set the mapping of the last event of the history (for histories of
+ * several mappings). */
+void fx_by(struct esmc_world *w, uint32_t mapping);
 
 /* Helpers for records. */
 uint32_t fx_rid(const struct esmc_world *w, const char *id);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "case_load.h"
+#include "case_write.h"
 #include "json.h"
 #include "scenario.h"
 #include "util.h"
@@ -23,6 +24,8 @@
 
 /* ------------------------------------------------------------------------ */
 /* Helpers.                                                                  */
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static char *read_data(const char *name, size_t *len)
 {
@@ -449,6 +452,361 @@ static void test_load_dynamodb(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Several mappings, functions, faults and trims (sections 13 and 14).       */
+
+static void load_data(const char *name, struct esmc_scenario *s)
+{
+  char path[1024];
+  struct esmc_load_error err;
+  data_path(path, sizeof(path), name);
+  if(esmc_case_load_file(path, s, &err) != 0) {
+    char msg[1200];
+    esmc_load_error_format(&err, msg, sizeof(msg));
+    fail_msg("%s", msg);
+  }
+}
+
+/* The defaults every event has whatever its kind. */
+static void assert_event_defaults(const struct esmc_case_event *e)
+{
+  if(e->kind != ESMC_CASE_UPDATE && e->kind != ESMC_CASE_RESTART)
+    assert_int_equal(e->mapping, 0);
+  if(e->kind != ESMC_CASE_FAULT) {
+    assert_int_equal(e->fault.calls, 0);
+    assert_int_equal(e->fault.every, 1);
+    assert_int_equal(e->fault.mapping, -1);
+    assert_true(e->fault.until_ms == INT64_MAX);
+  }
+  if(e->kind != ESMC_CASE_TRIM)
+    assert_true(e->trim_before_ms == 0);
+}
+
+#define CALL(c) (1u << ESMC_FC_##c)
+
+static void test_load_mappings(void **state)
+{
+  struct esmc_scenario s;
+  const struct esmc_mapping_spec *m;
+  const struct esmc_case_event *e;
+  size_t i;
+  (void)state;
+  load_data("loader-mappings.json", &s);
+  assert_null(s.function.name);
+  assert_int_equal(s.view_of, 0);
+
+  /* functions, in file order, with section 7's defaults. */
+  assert_int_equal(s.function_count, 2);
+  assert_string_equal(s.functions[0].name, "slow");
+  assert_int_equal(s.functions[0].timeout_s, 30);
+  assert_true(s.functions[0].default_duration_ms == 500);
+  assert_int_equal(s.functions[0].rule_count, 1);
+  assert_int_equal(s.functions[0].rules[0].action, ESMC_FN_ERROR);
+  assert_string_equal(s.functions[0].rules[0].contains[0], "r2");
+  assert_string_equal(s.functions[0].rules[0].error_type, "Slow");
+  assert_int_equal(s.functions[0].rules[0].attempt_min, ESMC_UNSET);
+  assert_true(s.functions[0].rules[0].duration_ms == -1);
+  assert_string_equal(s.functions[1].name, "unused-fn");
+  assert_int_equal(s.functions[1].timeout_s, 3);
+  assert_true(s.functions[1].default_duration_ms == 10);
+  assert_int_equal(s.functions[1].rule_count, 0);
+
+  /* mappings (after events in the file). */
+  assert_int_equal(s.extra_count, 2);
+  assert_int_equal(esmc_scenario_mapping_count(&s), 3);
+  m = &s.extra[0];
+  assert_string_equal(m->name, "audit");
+  assert_int_equal(m->function, 1);
+  assert_true(m->create_at_ms == 100);
+  assert_int_equal(m->config.batch_size, 5);
+  assert_int_equal(m->config.starting_position, ESMC_START_LATEST);
+  assert_string_equal(m->config.on_failure_destination,
+                      "arn:aws:sqs:us-east-1:123456789012:audit-dlq");
+  assert_int_equal(m->config.enabled, ESMC_UNSET);
+  assert_int_equal(m->config.maximum_concurrency, ESMC_UNSET);
+  assert_int_equal(m->expect.invocation_count, 3);
+  assert_int_equal(m->expect.delivered_count, 1);
+  assert_string_equal(m->expect.delivered[0], "r1");
+  assert_int_equal(m->expect.batches_given, 1);
+  assert_int_equal(m->expect.batch_count, 1);
+  assert_string_equal(m->expect.batches[0][0], "r3");
+  m = &s.extra[1];
+  assert_string_equal(m->name, "late-reader");
+  assert_int_equal(m->function, 0);
+  assert_true(m->create_at_ms == 0);
+  assert_int_equal(m->config.enabled, 0);
+  assert_int_equal(m->config.batch_size, ESMC_UNSET);
+  assert_int_equal(m->expect.invocation_count, ESMC_UNSET);
+  assert_int_equal(m->expect.batches_given, 0);
+  assert_null(m->expect.delivered);
+  /* Mapping 0 keeps its members in the scenario. */
+  assert_int_equal(s.config.batch_size, 2);
+  assert_int_equal(s.expect.delivered_count, 2);
+  assert_int_equal(s.expect.invocation_count, ESMC_UNSET);
+  assert_string_equal(esmc_scenario_mapping_name(&s, 0), "main");
+  assert_string_equal(esmc_scenario_mapping_name(&s, 2), "late-reader");
+  assert_ptr_equal(esmc_scenario_mapping_function(&s, 0), &s.function);
+  assert_ptr_equal(esmc_scenario_mapping_function(&s, 1), &s.functions[0]);
+  assert_ptr_equal(esmc_scenario_mapping_function(&s, 2), &s.function);
+
+  /* events */
+  assert_int_equal(s.event_count, 10);
+  for(i = 0; i < s.event_count; i++)
+    assert_event_defaults(&s.events[i]);
+  e = &s.events[0];
+  assert_int_equal(e->kind, ESMC_CASE_UPDATE);
+  assert_int_equal(e->mapping, 1);
+  assert_int_equal(e->update.batch_size, 1);
+  assert_string_equal(e->expect_error_code, "InvalidParameterValueException");
+  e = &s.events[1];
+  assert_int_equal(e->kind, ESMC_CASE_RESTART);
+  assert_int_equal(e->mapping, 2);
+  e = &s.events[2];
+  assert_int_equal(e->kind, ESMC_CASE_FAULT);
+  assert_int_equal(e->mapping, 0);
+  assert_int_equal(e->fault.calls, CALL(GET_RECORDS) | CALL(SEND_TO_DESTINATION));
+  assert_int_equal(e->fault.error, ESMC_E_THROTTLED);
+  assert_true(e->fault.until_ms == 5000);
+  assert_int_equal(e->fault.mapping, 1);
+  assert_int_equal(e->fault.every, 3);
+  assert_int_equal(e->shards[0], -1);
+  e = &s.events[3];
+  assert_int_equal(e->fault.calls, CALL(GET_RECORDS));
+  assert_int_equal(e->fault.error, ESMC_E_EXPIRED_ITERATOR);
+  assert_true(e->fault.until_ms == INT64_MAX);
+  assert_int_equal(e->fault.mapping, -1);
+  assert_int_equal(e->fault.every, 1);
+  e = &s.events[4];
+  assert_int_equal(e->fault.calls,
+                   CALL(LIST_SHARDS) | CALL(GET_SHARD_ITERATOR));
+  assert_int_equal(e->fault.error, ESMC_E_ACCESS_DENIED);
+  assert_int_equal(e->fault.mapping, 0);
+  e = &s.events[5];
+  assert_int_equal(e->kind, ESMC_CASE_SPLIT);
+  assert_int_equal(e->shards[0], 1);
+  e = &s.events[6];
+  assert_int_equal(e->kind, ESMC_CASE_TRIM);
+  assert_int_equal(e->shards[0], 3); /* a child of the split */
+  assert_int_equal(e->shards[1], -1);
+  assert_true(e->trim_before_ms == 3500);
+  e = &s.events[7];
+  assert_int_equal(e->kind, ESMC_CASE_TRIM);
+  assert_int_equal(e->shards[0], -1);
+  assert_true(e->trim_before_ms == 4500); /* default: at_ms */
+  e = &s.events[8];
+  assert_int_equal(e->kind, ESMC_CASE_RESTART);
+  assert_int_equal(e->mapping, 0);
+  e = &s.events[9];
+  assert_int_equal(e->fault.error, ESMC_E_SERVICE);
+  assert_true(e->fault.until_ms == 4701);
+  esmc_scenario_free(&s);
+}
+
+static void test_load_faults_sqs(void **state)
+{
+  struct esmc_scenario s;
+  const struct esmc_case_event *e;
+  (void)state;
+  load_data("loader-faults-sqs.json", &s);
+  assert_int_equal(s.source, ESMC_SOURCE_SQS);
+  assert_int_equal(s.extra_count, 1);
+  assert_string_equal(s.extra[0].name, "second");
+  assert_int_equal(s.extra[0].function, 1);
+  assert_int_equal(s.extra[0].config.maximum_concurrency, 2);
+  assert_int_equal(s.function_count, 1);
+  assert_string_equal(s.functions[0].name, "fn-b");
+  assert_int_equal(s.functions[0].rules[0].action, ESMC_FN_FAIL_ITEMS);
+  assert_int_equal(s.event_count, 3);
+  e = &s.events[0];
+  assert_int_equal(e->kind, ESMC_CASE_FAULT);
+  assert_int_equal(e->fault.calls,
+                   CALL(RECEIVE_MESSAGES) | CALL(DELETE_MESSAGE));
+  assert_int_equal(e->fault.error, ESMC_E_ACCESS_DENIED);
+  assert_int_equal(e->fault.mapping, 0);
+  e = &s.events[1];
+  assert_int_equal(e->fault.calls, CALL(CHANGE_MESSAGE_VISIBILITY) |
+                                       CALL(GET_QUEUE_ATTRIBUTES) |
+                                       CALL(SEND_TO_DESTINATION));
+  assert_int_equal(e->fault.error, ESMC_E_SERVICE);
+  assert_true(e->fault.until_ms == 9000);
+  assert_int_equal(e->fault.every, 1000);
+  assert_int_equal(e->fault.mapping, -1);
+  e = &s.events[2];
+  assert_int_equal(e->kind, ESMC_CASE_UPDATE);
+  assert_int_equal(e->mapping, 1);
+  assert_int_equal(e->update.maximum_concurrency, 5);
+  esmc_scenario_free(&s);
+}
+
+static void assert_same_expect(const struct esmc_expect *a,
+                               const struct esmc_expect *b)
+{
+  size_t i;
+  assert_int_equal(a->invocation_count, b->invocation_count);
+  assert_int_equal(a->batches_given, b->batches_given);
+  assert_int_equal(a->batch_count, b->batch_count);
+  for(i = 0; i < a->batch_count; i++)
+    assert_int_equal(a->batch_lens[i], b->batch_lens[i]);
+  assert_int_equal(a->delivered_count, b->delivered_count);
+  for(i = 0; i < a->delivered_count; i++)
+    assert_string_equal(a->delivered[i], b->delivered[i]);
+  assert_int_equal(a->not_delivered_count, b->not_delivered_count);
+  assert_int_equal(a->destinations_given, b->destinations_given);
+  assert_int_equal(a->destination_count, b->destination_count);
+}
+
+/* What sections 13 and 14 load is the same in a and b. */
+static void assert_same_new_keys(const struct esmc_scenario *a,
+                                 const struct esmc_scenario *b)
+{
+  size_t i;
+  assert_int_equal(a->extra_count, b->extra_count);
+  for(i = 0; i < a->extra_count; i++) {
+    const struct esmc_mapping_spec *x = &a->extra[i], *y = &b->extra[i];
+    assert_string_equal(x->name, y->name);
+    assert_int_equal(x->function, y->function);
+    assert_true(x->create_at_ms == y->create_at_ms);
+    assert_int_equal(x->config.enabled, y->config.enabled);
+    assert_int_equal(x->config.batch_size, y->config.batch_size);
+    assert_int_equal(x->config.starting_position, y->config.starting_position);
+    assert_int_equal(x->config.maximum_concurrency,
+                     y->config.maximum_concurrency);
+    if(x->config.on_failure_destination || y->config.on_failure_destination)
+      assert_string_equal(x->config.on_failure_destination,
+                          y->config.on_failure_destination);
+    assert_same_expect(&x->expect, &y->expect);
+  }
+  assert_int_equal(a->function_count, b->function_count);
+  for(i = 0; i < a->function_count; i++) {
+    const struct esmc_fn_script *x = &a->functions[i], *y = &b->functions[i];
+    assert_string_equal(x->name, y->name);
+    assert_int_equal(x->timeout_s, y->timeout_s);
+    assert_true(x->default_duration_ms == y->default_duration_ms);
+    assert_int_equal(x->rule_count, y->rule_count);
+  }
+  assert_int_equal(a->event_count, b->event_count);
+  for(i = 0; i < a->event_count; i++) {
+    const struct esmc_case_event *x = &a->events[i], *y = &b->events[i];
+    assert_int_equal(x->kind, y->kind);
+    assert_true(x->at_ms == y->at_ms);
+    assert_int_equal(x->mapping, y->mapping);
+    assert_int_equal(x->shards[0], y->shards[0]);
+    assert_int_equal(x->shards[1], y->shards[1]);
+    assert_int_equal(x->fault.calls, y->fault.calls);
+    assert_int_equal(x->fault.error, y->fault.error);
+    assert_true(x->fault.until_ms == y->fault.until_ms);
+    assert_int_equal(x->fault.mapping, y->fault.mapping);
+    assert_int_equal(x->fault.every, y->fault.every);
+    assert_true(x->trim_before_ms == y->trim_before_ms);
+  }
+}
+
+/* load(write(load(x))) == load(x) for every new key, and the text is a
+ * fixed point of write(load(.)). */
+static void test_roundtrip_new_keys(void **state)
+{
+  static const char *const files[] = {"loader-mappings.json",
+                                      "loader-faults-sqs.json"};
+  size_t f;
+  (void)state;
+  for(f = 0; f < 2; f++) {
+    struct esmc_scenario s, back;
+    struct esmc_buf t1, t2;
+    struct esmc_load_error err;
+    load_data(files[f], &s);
+    esmc_buf_init(&t1);
+    esmc_buf_init(&t2);
+    assert_int_equal(esmc_case_write(&s, &t1), 0);
+    if(esmc_case_load_buf(t1.data, t1.len, "written.json", &back, &err) != 0) {
+      char msg[1200];
+      esmc_load_error_format(&err, msg, sizeof(msg));
+      fail_msg("%s\n%s", msg, t1.data);
+    }
+    assert_same_new_keys(&s, &back);
+    assert_int_equal(esmc_case_write(&back, &t2), 0);
+    assert_string_equal(t1.data, t2.data);
+    assert_non_null(strstr(t1.data, "\"mappings\": ["));
+    assert_non_null(strstr(t1.data, "\"functions\": {"));
+    assert_non_null(strstr(t1.data, "\"fault\": {\"calls\": ["));
+    esmc_scenario_free(&back);
+    esmc_scenario_free(&s);
+    esmc_buf_free(&t1);
+    esmc_buf_free(&t2);
+  }
+}
+
+/* A scenario the writer cannot express is refused, not written wrong. */
+static void test_write_unrepresentable(void **state)
+{
+  struct esmc_scenario s;
+  struct esmc_buf b;
+  (void)state;
+  load_data("loader-mappings.json", &s);
+  s.events[2].fault.error = ESMC_E_NOT_FOUND; /* not a fault error */
+  esmc_buf_init(&b);
+  assert_int_equal(esmc_case_write(&s, &b), -1);
+  esmc_buf_free(&b);
+  s.events[2].fault.error = ESMC_E_THROTTLED;
+  s.events[2].fault.calls = 0;
+  esmc_buf_init(&b);
+  assert_int_equal(esmc_case_write(&s, &b), -1);
+  esmc_buf_free(&b);
+  s.events[2].fault.calls = CALL(GET_RECORDS);
+  s.events[1].mapping = 7; /* no such mapping */
+  esmc_buf_init(&b);
+  assert_int_equal(esmc_case_write(&s, &b), -1);
+  esmc_buf_free(&b);
+  s.events[1].mapping = 2;
+  s.extra[0].function = 9; /* no such function */
+  esmc_buf_init(&b);
+  assert_int_equal(esmc_case_write(&s, &b), -1);
+  esmc_buf_free(&b);
+  s.extra[0].function = 1;
+  esmc_buf_init(&b);
+  assert_int_equal(esmc_case_write(&s, &b), 0);
+  esmc_buf_free(&b);
+  esmc_scenario_free(&s);
+}
+
+static void test_mapping_helpers(void **state)
+{
+  struct esmc_scenario s;
+  struct esmc_case_event ev;
+  unsigned c;
+  (void)state;
+  load_data("loader-mappings.json", &s);
+  assert_int_equal(esmc_scenario_mapping_index(&s, "main"), 0);
+  assert_int_equal(esmc_scenario_mapping_index(&s, "audit"), 1);
+  assert_int_equal(esmc_scenario_mapping_index(&s, "late-reader"), 2);
+  assert_int_equal(esmc_scenario_mapping_index(&s, "slow"), -1);
+  assert_int_equal(esmc_scenario_mapping_index(&s, NULL), -1);
+  esmc_scenario_free(&s);
+  esmc_scenario_init(&s);
+  assert_int_equal(esmc_scenario_mapping_index(&s, "main"), 0);
+  assert_int_equal(esmc_scenario_mapping_index(&s, "audit"), -1);
+  esmc_scenario_free(&s);
+
+  memset(&ev, 0x5a, sizeof(ev));
+  esmc_case_event_init(&ev);
+  assert_int_equal(ev.kind, 0);
+  assert_int_equal(ev.mapping, 0);
+  assert_int_equal(ev.shards[0], -1);
+  assert_int_equal(ev.shards[1], -1);
+  assert_int_equal(ev.update.batch_size, ESMC_UNSET);
+  assert_null(ev.expect_error_code);
+  assert_int_equal(ev.fault.calls, 0);
+  assert_int_equal(ev.fault.every, 1);
+  assert_int_equal(ev.fault.mapping, -1);
+  assert_true(ev.fault.until_ms == INT64_MAX);
+  assert_true(ev.trim_before_ms == 0);
+
+  for(c = 0; c < ESMC_FC_COUNT; c++)
+    assert_non_null(esmc_fault_call_name(c));
+  assert_string_equal(esmc_fault_call_name(ESMC_FC_GET_RECORDS),
+                      "get_records");
+  assert_null(esmc_fault_call_name(ESMC_FC_COUNT));
+}
+
+/* ------------------------------------------------------------------------ */
 /* Bad inputs: each with its exact position and a message substring.         */
 
 struct bad_case {
@@ -467,6 +825,9 @@ struct bad_case {
 #define HD                                                                     \
   "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[]," \
   "\"requires\":[],\"source\":\"dynamodb\",\n"
+#define HQ                                                                     \
+  "{\"id\":\"t\",\"description\":\"d\",\"rules\":[\"GEN-1\"],\"tags\":[]," \
+  "\"requires\":[],\"source\":\"sqs\",\n"
 
 static const struct bad_case bad_cases[] = {
     {"unknown_key",
@@ -668,7 +1029,8 @@ static const struct bad_case bad_cases[] = {
      HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"restart\":true,\"destina"
      "tion\":\"up\"}]}",
      2, 50,
-     "events[0]: give only one of update, restart and destination"},
+     "events[0]: give only one of update, restart, destination, split, merge,"
+     " rollover, fault and trim"},
     {"restart_false",
      HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"restart\":false}]}",
      2, 45,
@@ -739,6 +1101,291 @@ static const struct bad_case bad_cases[] = {
     {"invalid_utf8",
      HK "\"mapping\":{\"on_failure\":\"a\xff\"}}",
      2, 27, "invalid UTF-8 in string"},
+    /* Several mappings, functions, faults and trims (sections 13, 14). */
+    {"mappings_empty",
+     HK "\"mapping\":{},\"mappings\":[]}",
+     2, 25,
+     "mappings: must list 1 to 16 mappings, found 0"},
+    {"mappings_too_many",
+     HK "\"mapping\":{},\"mappings\":[{},{},{},{},{},{},{},{},{},{},{},{},{"
+     "},{},{},{},{}]}",
+     2, 25,
+     "mappings: must list 1 to 16 mappings, found 17"},
+    {"mappings_not_array",
+     HK "\"mapping\":{},\"mappings\":{}}",
+     2, 25,
+     "mappings: expected an array, found an object"},
+    {"mapping_not_object",
+     HK "\"mapping\":{},\"mappings\":[{\"name\":\"a\"},5]}",
+     2, 39,
+     "mappings[1]: expected an object, found a number"},
+    {"mapping_function_not_string",
+     HK "\"mapping\":{},\"functions\":{\"f\":{}},\"mappings\":[{\"name\":\""
+     "a\",\"function\":[\"f\"]}]}",
+     2, 70,
+     "mappings[0].function: expected a string, found an array"},
+    {"mapping_name_missing",
+     HK "\"mapping\":{},\"mappings\":[{\"batch_size\":1}]}",
+     2, 26,
+     "missing required key 'name' in mappings[0]"},
+    {"mapping_name_pattern",
+     HK "\"mapping\":{},\"mappings\":[{\"name\":\"Audit\"}]}",
+     2, 34,
+     "mappings[0].name: a mapping name must match [a-z0-9][a-z0-9-]* and be"
+     " at most 40 characters, found 'Audit'"},
+    {"mapping_name_long",
+     HK "\"mapping\":{},\"mappings\":[{\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaa\"}]}",
+     2, 34,
+     "mappings[0].name: a mapping name must match"},
+    {"mapping_name_main",
+     HK "\"mapping\":{},\"mappings\":[{\"name\":\"main\"}]}",
+     2, 34,
+     "mappings[0].name: 'main' is the name of the case's mapping"},
+    {"mapping_name_twice",
+     HK "\"mapping\":{},\"mappings\":[{\"name\":\"a\"},{\"name\":\"b\"},{\""
+     "name\":\"a\"}]}",
+     2, 60,
+     "mappings[2].name: mappings[0] is already named 'a'"},
+    {"mapping_unknown_key",
+     HK "\"mapping\":{},\"mappings\":[{\"name\":\"a\",\"bogus\":1}]}",
+     2, 38,
+     "unknown key 'bogus' in mappings[0]; expected one of: create_at_ms, en"
+     "abled"},
+    {"mapping_bad_config",
+     HK "\"mapping\":{},\"mappings\":[{\"name\":\"a\",\"batch_size\":\"x\"}"
+     "]}",
+     2, 51,
+     "mappings[0].batch_size: expected an integer, found a string"},
+    {"mapping_bad_create_at",
+     HK "\"mapping\":{},\"mappings\":[{\"name\":\"a\",\"create_at_ms\":-1}]"
+     "}",
+     2, 53,
+     "mappings[0].create_at_ms: must be between 0 and"},
+    {"mapping_unknown_function",
+     HK "\"mapping\":{},\"functions\":{\"f\":{}},\"mappings\":[{\"name\":\""
+     "a\",\"function\":\"g\"}]}",
+     2, 70,
+     "mappings[0].function: no entry of functions is named 'g'"},
+    {"mapping_expect_unknown_id",
+     HK "\"mapping\":{},\"records\":[{\"id\":\"r1\"}],\n\"mappings\":[{\"na"
+     "me\":\"a\",\"expect\":{\"delivered\":[\"r1\",\"r9\"]}}]}",
+     3, 53,
+     "mappings[0].expect.delivered[1]: no record has id 'r9'"},
+    {"mapping_expect_bad_key",
+     HK "\"mapping\":{},\"mappings\":[{\"name\":\"a\",\"expect\":{\"invocat"
+     "ion\":1}}]}",
+     2, 48,
+     "unknown key 'invocation' in mappings[0].expect"},
+    {"functions_not_object",
+     HK "\"mapping\":{},\"functions\":[]}",
+     2, 26,
+     "functions: expected an object, found an array"},
+    {"function_name_pattern",
+     HK "\"mapping\":{},\"functions\":{\"Slow\":{}}}",
+     2, 27,
+     "functions: a function name must match [a-z0-9][a-z0-9-]* and be at mo"
+     "st 40 characters, found 'Slow'"},
+    {"function_bad_timeout",
+     HK "\"mapping\":{},\"functions\":{\"slow\":{\"timeout_s\":0}}}",
+     2, 47,
+     "functions.slow.timeout_s: must be between 1 and 900, found 0"},
+    {"function_unknown_key",
+     HK "\"mapping\":{},\"functions\":{\"slow\":{\"timeout\":1}}}",
+     2, 35,
+     "unknown key 'timeout' in functions.slow"},
+    {"function_rule_unknown_id",
+     HK "\"mapping\":{},\"records\":[{\"id\":\"r1\"}],\n\"functions\":{\"sl"
+     "ow\":{\"rules\":[{\"when\":{\"contains\":[\"nope\"]},\"then\":{\"acti"
+     "on\":\"ok\"}}]}}}",
+     3, 52,
+     "functions.slow.rules[0].when.contains[0]: no record has id 'nope'"},
+    {"function_rule_missing_then",
+     HK "\"mapping\":{},\"functions\":{\"slow\":{\"rules\":[{\"when\":{}}]}"
+     "}}",
+     2, 44,
+     "missing required key 'then' in functions.slow.rules[0]"},
+    {"event_mapping_unknown",
+     HK "\"mapping\":{},\"mappings\":[{\"name\":\"a\"}],\n\"events\":[{\"at"
+     "_ms\":1,\"mapping\":\"b\",\"restart\":true}]}",
+     3, 32,
+     "events[0].mapping: no mapping is named 'b' (the case's mappings: main"
+     ", a)"},
+    {"event_mapping_before_mappings",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"mapping\":\"c\",\"restar"
+     "t\":true}],\n\"mappings\":[{\"name\":\"a\"},{\"name\":\"b\"}]}",
+     2, 45,
+     "events[0].mapping: no mapping is named 'c' (the case's mappings: main"
+     ", a, b)"},
+    {"event_mapping_wrong_kind",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"mapping\":\"main\",\"des"
+     "tination\":\"down\"}]}",
+     2, 35,
+     "events[0].mapping: only allowed with update and restart"},
+    {"event_mapping_on_fault",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\"],\"error\":\"service\"},\"mapping\":\"main\"}]}",
+     2, 87,
+     "events[0].mapping: only allowed with update and restart (a fault name"
+     "s its mapping inside its fault object)"},
+    {"event_mapping_not_string",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"mapping\":0,\"restart\":"
+     "true}]}",
+     2, 45,
+     "events[0].mapping: expected a string, found a number"},
+    {"event_fault_and_trim",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\"],\"error\":\"service\"},\"trim\":{}}]}",
+     2, 87,
+     "events[0]: give only one of update, restart, destination, split, merg"
+     "e, rollover, fault and trim"},
+    {"event_no_kind",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1}]}",
+     2, 24,
+     "events[0]: expected one of update, restart, destination, split, merge"
+     ", rollover, fault and trim"},
+    {"fault_not_object",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":true}]}",
+     2, 43,
+     "events[0].fault: expected an object, found a boolean"},
+    {"fault_missing_calls",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"error\":\"ser"
+     "vice\"}}]}",
+     2, 43,
+     "missing required key 'calls' in events[0].fault"},
+    {"fault_missing_error",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\"]}}]}",
+     2, 43,
+     "missing required key 'error' in events[0].fault"},
+    {"fault_unknown_key",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\"],\"error\":\"service\",\"shard\":0}}]}",
+     2, 86,
+     "unknown key 'shard' in events[0].fault; expected one of: calls, error"
+     ", until_ms, mapping, every"},
+    {"fault_calls_empty",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[],\""
+     "error\":\"service\"}}]}",
+     2, 52,
+     "events[0].fault.calls: must not be empty"},
+    {"fault_calls_not_array",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":\"get"
+     "_records\",\"error\":\"service\"}}]}",
+     2, 52,
+     "events[0].fault.calls: expected an array, found a string"},
+    {"fault_call_unknown",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\",\"put_record\"],\"error\":\"service\"}}]}",
+     2, 67,
+     "events[0].fault.calls[1]: expected one of list_shards, get_shard_iter"
+     "ator, get_records, send_to_destination, get_queue_attributes, receive"
+     "_messages, delete_message, change_message_visibility, found 'put_reco"
+     "rd'"},
+    {"fault_call_twice",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\",\"list_shards\",\"get_records\"],\"error\":\"service\"}}]"
+     "}",
+     2, 81,
+     "events[0].fault.calls[2]: 'get_records' is listed twice"},
+    {"fault_queue_call_on_stream",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"re"
+     "ceive_messages\"],\"error\":\"service\"}}]}",
+     2, 53,
+     "events[0].fault.calls[0]: 'receive_messages' is a queue call, not all"
+     "owed for a stream source"},
+    {"fault_stream_call_on_queue",
+     HQ "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"de"
+     "lete_message\",\"list_shards\"],\"error\":\"service\"}}]}",
+     2, 70,
+     "events[0].fault.calls[1]: 'list_shards' is a stream call, not allowed"
+     " for a queue source"},
+    {"fault_bad_error",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\"],\"error\":\"slow\"}}]}",
+     2, 76,
+     "events[0].fault.error: expected one of throttled, service, access_den"
+     "ied, expired_iterator, found 'slow'"},
+    {"fault_expired_iterator_calls",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\",\"list_shards\"],\"error\":\"expired_iterator\"}}]}",
+     2, 90,
+     "events[0].fault.error: 'expired_iterator' needs calls to be exactly ["
+     "\"get_records\"]"},
+    {"fault_expired_iterator_queue",
+     HQ "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"re"
+     "ceive_messages\"],\"error\":\"expired_iterator\"}}]}",
+     2, 81,
+     "events[0].fault.error: 'expired_iterator' needs calls to be exactly"},
+    {"fault_until_not_after",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":5,\"fault\":{\"calls\":[\"ge"
+     "t_records\"],\"error\":\"service\",\"until_ms\":5}}]}",
+     2, 97,
+     "events[0].fault.until_ms: must be after the event's at_ms (5), found "
+     "5"},
+    {"fault_until_negative",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":5,\"fault\":{\"calls\":[\"ge"
+     "t_records\"],\"error\":\"service\",\"until_ms\":-1}}]}",
+     2, 97,
+     "events[0].fault.until_ms: must be between 0 and 10000000000000, found"
+     " -1"},
+    {"fault_every_zero",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\"],\"error\":\"service\",\"every\":0}}]}",
+     2, 94,
+     "events[0].fault.every: must be between 1 and 1000, found 0"},
+    {"fault_every_big",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\"],\"error\":\"service\",\"every\":1001}}]}",
+     2, 94,
+     "events[0].fault.every: must be between 1 and 1000, found 1001"},
+    {"fault_mapping_unknown",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\"],\"error\":\"service\",\"mapping\":\"audit\"}}]}",
+     2, 96,
+     "events[0].fault.mapping: no mapping is named 'audit' (the case's mapp"
+     "ings: main)"},
+    {"fault_expect_error",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"fault\":{\"calls\":[\"ge"
+     "t_records\"],\"error\":\"service\"},\"expect_error\":\"X\"}]}",
+     2, 87,
+     "events[0].expect_error: only allowed with update"},
+    {"trim_on_queue",
+     HQ "\"mapping\":{},\"events\":[{\"at_ms\":1,\"trim\":{}}]}",
+     2, 35,
+     "events[0].trim: not allowed for a queue source"},
+    {"trim_not_object",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"trim\":[]}]}",
+     2, 42,
+     "events[0].trim: expected an object, found an array"},
+    {"trim_unknown_key",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"trim\":{\"shards\":[0]}}"
+     "]}",
+     2, 43,
+     "unknown key 'shards' in events[0].trim; expected one of: shard, befor"
+     "e_ms"},
+    {"trim_shard_range",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1,\"trim\":{\"shard\":1}}]}",
+     2, 51,
+     "events[0].trim.shard: must be between 0 and 0, found 1"},
+    {"trim_shard_not_yet",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1000,\"trim\":{\"shard\":2}}"
+     ",\n{\"at_ms\":2000,\"split\":{\"shard\":0}}]}",
+     2, 54,
+     "events[0].trim.shard: shard 2 does not exist at t=1000 ms (the stream"
+     " has 1 shard by then)"},
+    {"trim_shard_later_event",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":1000,\"split\":{\"shard\":0}"
+     "},{\"at_ms\":1000,\"trim\":{\"shard\":2}},\n{\"at_ms\":1500,\"trim\":"
+     "{\"shard\":3}},{\"at_ms\":2000,\"rollover\":{\"shard\":1}}]}",
+     3, 31,
+     "events[2].trim.shard: shard 3 does not exist at t=1500 ms (the stream"
+     " has 3 shards by then)"},
+    {"trim_before_after_at",
+     HK "\"mapping\":{},\"events\":[{\"at_ms\":5,\"trim\":{\"before_ms\":6}"
+     "}]}",
+     2, 55,
+     "events[0].trim.before_ms: must be between 0 and 5, found 6"},
 };
 
 static void check_bad(const struct bad_case *c, size_t len)
@@ -884,10 +1531,12 @@ static int load_checked(const char *buf, size_t len)
 
 static void test_truncations(void **state)
 {
-  static const char *const files[] = {"loader-full.json", "loader-ddb.json"};
+  static const char *const files[] = {"loader-full.json", "loader-ddb.json",
+                                      "loader-mappings.json",
+                                      "loader-faults-sqs.json"};
   size_t f;
   (void)state;
-  for(f = 0; f < 2; f++) {
+  for(f = 0; f < COUNT_OF(files); f++) {
     size_t len, n, fails = 0;
     char *good = read_data(files[f], &len);
     for(n = 0; n < len; n++) {
@@ -905,14 +1554,12 @@ static void test_truncations(void **state)
   }
 }
 
-static void test_mutations(void **state)
+static void mutate_file(const char *name)
 {
   static const char interesting[] = "{}[]:,\"\\/0123456789-+.eEtfnu ";
   size_t len, i;
-  char *good = read_data("loader-full.json", &len);
+  char *good = read_data(name, &len);
   int ok = 0;
-  (void)state;
-  rng_state = UINT64_C(0x2545F4914F6CDD1D);
   for(i = 0; i < 2000; i++) {
     char *p = malloc(len + 8);
     size_t n = len, m, edits = 1 + xorshift() % 4;
@@ -949,6 +1596,14 @@ static void test_mutations(void **state)
   esmc_free(good);
 }
 
+static void test_mutations(void **state)
+{
+  (void)state;
+  rng_state = UINT64_C(0x2545F4914F6CDD1D);
+  mutate_file("loader-full.json");
+  mutate_file("loader-mappings.json");
+}
+
 static void test_random_bytes(void **state)
 {
   size_t i, j;
@@ -971,10 +1626,12 @@ static void test_random_bytes(void **state)
 /* Fail each allocation in turn: an OOM error, never a crash or a leak. */
 static void test_alloc_failures(void **state)
 {
-  static const char *const files[] = {"loader-full.json", "loader-ddb.json"};
+  static const char *const files[] = {"loader-full.json", "loader-ddb.json",
+                                      "loader-mappings.json",
+                                      "loader-faults-sqs.json"};
   size_t f;
   (void)state;
-  for(f = 0; f < 2; f++) {
+  for(f = 0; f < COUNT_OF(files); f++) {
     size_t len;
     char *good = read_data(files[f], &len);
     uint64_t n;
@@ -1006,6 +1663,11 @@ int main(void)
       cmocka_unit_test(test_json_layer),
       cmocka_unit_test(test_load_full),
       cmocka_unit_test(test_load_dynamodb),
+      cmocka_unit_test(test_load_mappings),
+      cmocka_unit_test(test_load_faults_sqs),
+      cmocka_unit_test(test_roundtrip_new_keys),
+      cmocka_unit_test(test_write_unrepresentable),
+      cmocka_unit_test(test_mapping_helpers),
       cmocka_unit_test(test_bad_inputs),
       cmocka_unit_test(test_embedded_nul),
       cmocka_unit_test(test_error_format),
