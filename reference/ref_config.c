@@ -301,6 +301,29 @@ esmc_status ref_config_validate(const struct esmc_mapping_config *cfg,
   return ESMC_OK;
 }
 
+/* FAULT-7: the role cannot read the source. The texts are AWS's, as users
+ * have reported them (spec/faults.md); what follows "Cannot access stream"
+ * is the stream ARN. */
+esmc_status ref_config_access_denied(const struct esmc_mapping_config *cfg,
+                                     struct esmc_error *err)
+{
+  char msg[ESMC_ERROR_MESSAGE_MAX];
+
+  if(cfg->source == ESMC_SOURCE_SQS || cfg->source == ESMC_SOURCE_SQS_FIFO)
+    snprintf(msg, sizeof(msg), "%s",
+             "The provided execution role does not have permissions to call "
+             "GetQueueAttributes on SQS");
+  else
+    snprintf(msg, sizeof(msg),
+             "Cannot access stream %s. Please ensure the role can perform "
+             "the GetRecords, GetShardIterator, DescribeStream, and %s "
+             "Actions on your stream in IAM.",
+             cfg->event_source_arn ? cfg->event_source_arn : "",
+             cfg->source == ESMC_SOURCE_DYNAMODB ? "ListStreams"
+                                                 : "ListShards");
+  return ref_fail(err, ESMC_E_INVALID_PARAMETER, REF_INVALID, msg);
+}
+
 void ref_config_free(struct ref_config *c)
 {
   if(!c)

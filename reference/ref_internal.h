@@ -135,6 +135,13 @@ esmc_status ref_config_from_update(struct ref_config *out,
                                    const struct ref_config *cur,
                                    const struct esmc_mapping_config *cfg);
 
+/* FAULT-7: fills err with AWS's answer to a create whose role cannot read
+ * the source (InvalidParameterValueException; the message names the stream
+ * ARN and the actions, or the SQS call) and returns
+ * ESMC_E_INVALID_PARAMETER. */
+esmc_status ref_config_access_denied(const struct esmc_mapping_config *cfg,
+                                     struct esmc_error *err);
+
 void ref_config_free(struct ref_config *c);
 
 /* ------------------------------------------------------------------------ */

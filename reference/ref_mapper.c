@@ -19,6 +19,17 @@
  * With a tumbling window a lane also carries the window's state, closes the
  * window with a final invoke of no records, and holds the checkpoint back
  * until that final invoke succeeded.
+ *
+ * Faults of host calls (spec/faults.md): a throttled, failed or denied
+ * ListShards, GetShardIterator or GetRecords is made again after a backoff
+ * (the k-th failure in a row waits 1 s * 2^(k-1), at most 30 s) without
+ * moving the shard's position (FAULT-1, FAULT-8); an expired or trimmed
+ * iterator is replaced after the last record read, or at TRIM_HORIZON once
+ * trimmed, never at LATEST (FAULT-2, FAULT-3); a refused failure record is
+ * sent again on the same backoff while its lane waits (FAULT-6). The first
+ * ListShards, inside create(), is also the role check: AccessDenied rejects
+ * the mapping (FAULT-7). Every mapping keeps its own state: nothing is
+ * shared between the mappings one adapter serves (MULTI-3).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -41,8 +52,10 @@
 #define REF_POLL_DYNAMODB_MS 250
 #define REF_BACKOFF_BASE_MS 1000
 #define REF_BACKOFF_MAX_MS 60000
-#define REF_DEST_RETRY_MS 1000
-#define REF_LIST_RETRY_MS 1000
+/* Faults of host calls (spec/faults.md, FAULT-8): the k-th failure in a row
+ * of one call waits 1 s * 2^(k-1), at most 30 s. */
+#define REF_FAULT_BASE_MS 1000
+#define REF_FAULT_MAX_MS 30000
 
 /* ParallelizationFactor's upper bound (CFG-5). */
 #define REF_MAX_LANES 10
@@ -108,6 +121,7 @@ struct ref_lane {
   esmc_time_ms wake_at;      /* do nothing before this instant */
   esmc_time_ms window_start; /* the batching window of the next batch */
   struct ref_pending pending;
+  int64_t dest_fails;        /* refused sends of the pending failure record */
 
   /* The open tumbling window (TW-1..8). */
   int tw_open;
@@ -132,7 +146,12 @@ struct ref_shard {
   int closed;               /* get_records said the shard is fully read */
   char *last_read;          /* sequence number of the last record read */
   char *checkpoint;         /* the last checkpoint written or found */
-  esmc_time_ms expired_at;  /* when the iterator last expired */
+  int64_t read_fails;       /* failed iterator and read calls in a row */
+  int expired;              /* the last iterator expired or was trimmed
+                               (a mutant's cue) */
+  esmc_time_ms start_ts;    /* the first LATEST or AT_TIMESTAMP iterator's */
+  int start_known;          /* time, kept for a new iterator before any
+                               record was read (FAULT-2) */
 
   /* Every record read and not yet behind the checkpoint, in read order:
    * o_seq[o_head .. o_head + o_len) with a done flag each. The entry at
@@ -164,6 +183,9 @@ struct ref_mapping {
   size_t nshards;
   int listed;       /* list_shards succeeded at least once */
   int need_relist;  /* a shard closed: look for its children */
+  int creating;     /* inside create(): AccessDenied rejects it (FAULT-7) */
+  esmc_status list_status; /* the last list_shards answer */
+  int64_t list_fails;      /* failed list_shards calls in a row */
   uint64_t id_counter;
   struct ref_sqs *sqs; /* SQS sources: ref_sqs.c does everything */
 };
@@ -228,6 +250,18 @@ static esmc_time_ms ref_backoff(int64_t k)
     k--;
   }
   return d < REF_BACKOFF_MAX_MS ? d : REF_BACKOFF_MAX_MS;
+}
+
+/* The wait after the k-th failure in a row of a host call (FAULT-8). */
+static esmc_time_ms ref_fault_backoff(int64_t k)
+{
+  esmc_time_ms d = REF_FAULT_BASE_MS;
+
+  while(k > 1 && d < REF_FAULT_MAX_MS) {
+    d *= 2;
+    k--;
+  }
+  return d < REF_FAULT_MAX_MS ? d : REF_FAULT_MAX_MS;
 }
 
 /* Notes that the shard needs a wake-up at `at`; ref_arm_need() arms the
@@ -638,16 +672,25 @@ static int ref_deliver(struct ref_lane *l)
     esmc_status rc = h->send_to_destination(
       h->ctx, p->destination, p->object_key, (const uint8_t *)p->body.data,
       p->body.len);
-    if(rc != ESMC_OK) {
-      esmc_time_ms at = ref_now(m) + REF_DEST_RETRY_MS;
-      ref_log(m, ESMC_LOG_WARN,
-              REF_NAME ": on-failure destination refused the record; "
-                       "retrying in 1 s");
+    /* FAULT-6: a refused send is not a report. The shard holds at the
+     * batch and the send is retried with backoff until it is delivered. */
+    if(rc != ESMC_OK && !REF_MUTANT(DEST_FAIL_AS_SENT)) {
+      esmc_time_ms at;
+      char msg[160];
+      l->dest_fails++;
+      at = ref_now(m) + ref_fault_backoff(l->dest_fails);
+      snprintf(msg, sizeof(msg),
+               REF_NAME ": on-failure destination refused the record (%s); "
+                        "retrying in %" PRId64 " ms",
+               rc == ESMC_E_ACCESS_DENIED ? "access denied" : "error",
+               (int64_t)(at - ref_now(m)));
+      ref_log(m, ESMC_LOG_WARN, msg);
       l->wake_at = at;
       ref_need(s, at);
       return 0;
     }
   }
+  l->dest_fails = 0;
   ref_pending_clear(p);
   ref_q_done(l, k);
   if(k >= l->batch_n)
@@ -733,6 +776,11 @@ static int ref_get_iterator(struct ref_shard *s)
   } else if(ref_has_known_parent(s)) {
     /* A child of a shard this mapping read continues where it ended. */
     type = ESMC_ITER_TRIM_HORIZON;
+  } else if(s->start_known) {
+    /* FAULT-2: the first iterator expired before a record was read. The
+     * position stays the first iterator's: its time, never a new LATEST. */
+    type = ESMC_ITER_AT_TIMESTAMP;
+    ts = s->start_ts;
   } else {
     switch(m->cfg.starting_position) {
     case ESMC_START_LATEST:
@@ -747,18 +795,33 @@ static int ref_get_iterator(struct ref_shard *s)
     default: type = ESMC_ITER_TRIM_HORIZON; break;
     }
   }
+  if(REF_MUTANT(EXPIRED_AT_LATEST) && s->expired) {
+    type = ESMC_ITER_LATEST;
+    seq = NULL;
+  }
   rc = h->get_shard_iterator(h->ctx, s->id, type, seq, ts, &it);
   if(rc == ESMC_E_TRIMMED && type != ESMC_ITER_TRIM_HORIZON) {
     ref_log(m, ESMC_LOG_WARN,
             REF_NAME ": position trimmed; restarting at TRIM_HORIZON");
     s->restart_trim_horizon = 1;
-    rc = h->get_shard_iterator(h->ctx, s->id, ESMC_ITER_TRIM_HORIZON, NULL, 0,
-                               &it);
+    rc = h->get_shard_iterator(h->ctx, s->id,
+                               REF_MUTANT(EXPIRED_AT_LATEST)
+                                 ? ESMC_ITER_LATEST
+                                 : ESMC_ITER_TRIM_HORIZON,
+                               NULL, 0, &it);
   }
   if(rc != ESMC_OK || it == 0) {
-    s->wake_at = ref_now(m) + ref_poll_interval(m);
+    /* FAULT-1: throttled, 5xx or AccessDenied: the same request again
+     * after a backoff; the position does not move. */
+    s->read_fails++;
+    s->wake_at = ref_now(m) + ref_fault_backoff(s->read_fails);
     ref_need(s, s->wake_at);
     return 0;
+  }
+  if(!s->start_known && !s->last_read && !s->checkpoint &&
+     (type == ESMC_ITER_LATEST || type == ESMC_ITER_AT_TIMESTAMP)) {
+    s->start_known = 1;
+    s->start_ts = type == ESMC_ITER_LATEST ? ref_now(m) : ts;
   }
   s->restart_trim_horizon = 0;
   s->iter = it;
@@ -809,20 +872,34 @@ static enum ref_poll_result ref_poll(struct ref_shard *s, size_t want,
   rc = h->get_records(h->ctx, s->iter, limit, &res);
   if(rc == ESMC_E_EXPIRED_ITERATOR || rc == ESMC_E_NOT_FOUND ||
      rc == ESMC_E_TRIMMED) {
+    /* FAULT-2, FAULT-3: a new iterator after the last record read (or at
+     * TRIM_HORIZON once trimmed), at once the first time; another failure
+     * before a read succeeds backs off. */
     s->state = REF_NEED_ITER;
     s->iter = 0;
     if(rc == ESMC_E_TRIMMED)
       s->restart_trim_horizon = 1;
-    /* A second expiry at one instant waits a poll interval. */
-    s->next_poll_at = s->expired_at == now ? now + ref_poll_interval(m) : now;
+    if(rc == ESMC_E_EXPIRED_ITERATOR || rc == ESMC_E_TRIMMED)
+      s->expired = 1;
+    s->read_fails++;
+    s->next_poll_at =
+      s->read_fails <= 1 ? now : now + ref_fault_backoff(s->read_fails - 1);
     s->wake_at = s->next_poll_at;
-    s->expired_at = now;
     return REF_POLL_ERROR;
   }
   if(rc != ESMC_OK) {
-    s->next_poll_at = now + ref_poll_interval(m);
+    if(REF_MUTANT(READ_FAULT_ENDS_SHARD)) {
+      s->closed = 1; /* mutant: the failed read taken for the shard's end */
+      s->iter = 0;
+      return REF_POLL_ERROR;
+    }
+    /* FAULT-1: the iterator is still good; read again after a backoff. */
+    s->read_fails++;
+    s->next_poll_at = now + ref_fault_backoff(s->read_fails);
     return REF_POLL_ERROR;
   }
+  s->read_fails = 0;
+  s->expired = 0;
   for(i = 0; i < res.count; i++) {
     const struct esmc_record *r = res.records[i];
     if(!r || !r->sequence_number)
@@ -1628,10 +1705,19 @@ static esmc_status ref_list_shards(struct ref_mapping *m)
   size_t count = 0, i, j;
   esmc_status rc = h->list_shards(h->ctx, &list, &count);
 
+  m->list_status = rc;
   if(rc != ESMC_OK) {
-    h->set_timer(h->ctx, ref_now(m) + REF_LIST_RETRY_MS, REF_TIMER_MAPPING);
+    /* FAULT-7: inside create(), AccessDenied rejects the mapping, so no
+     * retry is armed. Otherwise (FAULT-1) list again after a backoff. */
+    if(rc == ESMC_E_ACCESS_DENIED && m->creating &&
+       !REF_MUTANT(NO_PERMISSION_PROBE))
+      return ESMC_OK;
+    m->list_fails++;
+    h->set_timer(h->ctx, ref_now(m) + ref_fault_backoff(m->list_fails),
+                 REF_TIMER_MAPPING);
     return ESMC_OK;
   }
+  m->list_fails = 0;
   m->listed = 1;
   m->need_relist = 0;
   for(i = 0; i < count; i++) {
@@ -1745,12 +1831,26 @@ static esmc_status ref_create(const struct esmc_host *host,
     free(m);
     return ESMC_E_NOMEM;
   }
+  /* FAULT-7: the first ListShards is also the permission check. A disabled
+   * mapping lists once only to check; it lists again when enabled. */
+  m->creating = 1;
   if(m->cfg.enabled) {
     rc = ref_start(m);
     if(rc != ESMC_OK && rc != ESMC_E_NOMEM) {
       ref_destroy(m);
       return rc;
     }
+  } else {
+    const struct esmc_shard *list = NULL;
+    size_t count = 0;
+    m->list_status = host->list_shards(host->ctx, &list, &count);
+  }
+  m->creating = 0;
+  if(m->list_status == ESMC_E_ACCESS_DENIED &&
+     !REF_MUTANT(NO_PERMISSION_PROBE)) {
+    rc = ref_config_access_denied(cfg, err);
+    ref_destroy(m);
+    return rc;
   }
   *mapper = m;
   return ESMC_OK;

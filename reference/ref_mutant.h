@@ -126,7 +126,26 @@
     "SQS: BatchSize > 10 is accepted without a batching window",               \
     "validation")                                                          \
   X(FIFO_WINDOW_OK, "fifo-window-accepted",                                    \
-    "SQS FIFO: MaximumBatchingWindowInSeconds is accepted", "validation")
+    "SQS FIFO: MaximumBatchingWindowInSeconds is accepted", "validation")     \
+  X(EXPIRED_AT_LATEST, "lost-iterator-latest",                                 \
+    "after ExpiredIteratorException or TrimmedDataAccessException the new "    \
+    "shard iterator is LATEST, so the records still unread are skipped",       \
+    "fault")                                                                   \
+  X(READ_FAULT_ENDS_SHARD, "read-fault-ends-shard",                            \
+    "a failed GetRecords (throttled, 5xx, AccessDenied) is read as the end "   \
+    "of the shard: the shard is finished and never read again", "fault")      \
+  X(DEST_FAIL_AS_SENT, "destination-failure-as-sent",                          \
+    "a refused failure-destination send counts as delivered: the shard "       \
+    "moves past the given-up batch", "fault")                                  \
+  X(SQS_RECEIVE_FAULT_STOPS, "sqs-receive-error-stops-poller",                 \
+    "SQS: a failed ReceiveMessage is not retried: the poller that got it "     \
+    "stops for good", "fault")                                                 \
+  X(NO_PERMISSION_PROBE, "no-create-permission-check",                         \
+    "create() does not check the role: AccessDenied from the source at "       \
+    "create is retried like a throttle", "fault")                              \
+  X(SQS_STALE_INVOKE, "sqs-invoke-stale-receipt",                              \
+    "SQS: messages held past their visibility timeout are invoked anyway, "    \
+    "although the queue may have handed them to another consumer", "multi")
 
 enum ref_mutant_id {
   REF_M_NONE = 0,

@@ -54,6 +54,31 @@
  *   - FIFO concurrency is bounded by the groups with visible messages by the
  *     queue itself: SQS hands out no message of a group that has one in
  *     flight (FIFO-7), so no two batches hold the same group.
+ *
+ * Receipts (MULTI-2, SQS-VIS-1..3): every message in hand carries the
+ * instant its receipt handle goes stale (the receive plus the queue's
+ * visibility timeout). A message that joins a batch whose window ends too
+ * late for the function to finish in time gets its visibility extended to
+ * the rest of the window + the function timeout + 30 s (SQS-VIS-3). Before
+ * an invoke, a message whose receipt is stale is dropped from the batch (the
+ * queue may have handed it to another consumer), and one whose receipt ends
+ * within the function timeout is extended to the function timeout + 30 s,
+ * or dropped when that fails; on FIFO the later messages of its group in
+ * hand go with it. A dropped message simply comes back.
+ *
+ * Faults (spec/faults.md), each the k-th failure in a row waiting
+ * 1 s * 2^(k-1), at most 30 s (FAULT-8):
+ *   - GetQueueAttributes at create is the permission check (FAULT-7):
+ *     AccessDenied rejects the mapping; any other failure accepts it, and
+ *     the attributes are fetched again before the first receive;
+ *   - a failed ReceiveMessage closes a gate for every slot of the mapping
+ *     until the backoff ends, so one call fails per backoff, not one per
+ *     slot (FAULT-1, FAULT-4);
+ *   - a failed DeleteMessage is retried while the receipt is current; then
+ *     the message comes back and is processed again (FAULT-4);
+ *   - a failed ChangeMessageVisibility is handled as above (the message is
+ *     dropped from the batch before the invoke, or kept for the invoke and
+ *     checked again then).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -71,6 +96,12 @@
 #define REF_SQS_RETRY_MS 1000
 #define REF_SQS_RAMP_MS 60000
 #define REF_SQS_TIMER_RAMP 0 /* slot i uses token i + 1 */
+#define REF_SQS_TIMER_ATTRS (UINT64_MAX - 1)
+#define REF_SQS_TIMER_DELETE UINT64_MAX
+#define REF_SQS_FAULT_BASE_MS 1000
+#define REF_SQS_FAULT_MAX_MS 30000
+#define REF_SQS_VIS_MARGIN_S 30 /* SQS-VIS-3 */
+#define REF_SQS_VIS_MAX_S 43200
 
 enum ref_slot_state {
   REF_SLOT_IDLE,      /* no receive, no invocation, no timer */
@@ -80,19 +111,35 @@ enum ref_slot_state {
   REF_SLOT_HELD       /* the batch is ready; MaximumConcurrency is reached */
 };
 
+/* A message in hand: the host keeps it alive until destroy(); its receipt
+ * handle is current until `stale` (unless the queue said otherwise). */
+struct ref_sqs_held {
+  const struct esmc_message *m;
+  esmc_time_ms stale;
+};
+
+/* A DeleteMessage to try again (FAULT-4). */
+struct ref_sqs_del {
+  const struct esmc_message *m;
+  esmc_time_ms next_at;  /* the next try */
+  esmc_time_ms stale;    /* the receipt's end: give up then */
+  int64_t tries;
+};
+
 struct ref_sqs_slot {
   enum ref_slot_state state;
+  int dead;                   /* a mutant's slot that stopped for good */
   esmc_receive rcv;
   uint32_t want;              /* messages asked for by the receive */
   esmc_invocation inv;
-  const struct esmc_message **msgs; /* the batch, in receive order */
+  struct ref_sqs_held *msgs;  /* the batch, in receive order */
   size_t n, cap;
   size_t bytes;               /* the event's length with these messages */
   int cut;                    /* the 6 MB cut: invoke now */
   int open;                   /* a batch is open (opened is set) */
   esmc_time_ms opened;        /* the window began; it ends at opened plus
                                * the window in force (GEN-4) */
-  const struct esmc_message **carry; /* received, not yet in a batch */
+  struct ref_sqs_held *carry; /* received, not yet in a batch */
   size_t carry_n, carry_cap;
 };
 
@@ -108,6 +155,20 @@ struct ref_sqs {
   struct ref_sqs_slot *slots;
   size_t nslots;
   struct ref_buf payload;
+  int32_t timeout_s;       /* the function timeout */
+  /* GetQueueAttributes (FAULT-7): known once a call succeeded. */
+  int attrs_known;
+  int32_t visibility_s;    /* the queue's default visibility timeout */
+  int64_t attr_fails;
+  int attr_armed;
+  /* The receive gate (FAULT-4, FAULT-8). */
+  int64_t recv_fails;
+  esmc_time_ms recv_retry_at;
+  /* Deletes to retry (FAULT-4). */
+  struct ref_sqs_del *dels;
+  size_t ndels, capdels;
+  int del_armed;
+  esmc_time_ms del_at;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -264,20 +325,64 @@ static int32_t ref_sqs_ceiling(const struct ref_sqs *q)
   return c;
 }
 
-static int ref_sqs_push(const struct esmc_message ***arr, size_t *n,
-                        size_t *cap, const struct esmc_message *m)
+static int ref_sqs_push(struct ref_sqs_held **arr, size_t *n, size_t *cap,
+                        struct ref_sqs_held h)
 {
   if(*n == *cap) {
     size_t nc = *cap ? *cap * 2 : 16;
-    const struct esmc_message **p = realloc((void *)*arr, nc * sizeof(*p));
+    struct ref_sqs_held *p = realloc(*arr, nc * sizeof(*p));
     if(!p)
       return -1;
     *arr = p;
     *cap = nc;
   }
-  (*arr)[(*n)++] = m;
+  (*arr)[(*n)++] = h;
   return 0;
 }
+
+/* The wait after the k-th failure in a row of a host call (FAULT-8). */
+static esmc_time_ms ref_sqs_backoff(int64_t k)
+{
+  esmc_time_ms d = REF_SQS_FAULT_BASE_MS;
+
+  while(k > 1 && d < REF_SQS_FAULT_MAX_MS) {
+    d *= 2;
+    k--;
+  }
+  return d < REF_SQS_FAULT_MAX_MS ? d : REF_SQS_FAULT_MAX_MS;
+}
+
+/* Extends a held message's visibility to `seconds` from now (SQS-VIS-2).
+ * Returns 1 when the queue accepted it, 0 when not (the receipt keeps its
+ * old end), -1 on a fatal host answer (*fatal set). */
+static int ref_sqs_extend(struct ref_sqs *q, struct ref_sqs_held *h,
+                          int64_t seconds, esmc_status *fatal)
+{
+  esmc_status rc;
+
+  if(seconds > REF_SQS_VIS_MAX_S)
+    seconds = REF_SQS_VIS_MAX_S;
+  rc = q->host->change_message_visibility
+         ? q->host->change_message_visibility(q->host->ctx,
+                                              h->m->receipt_handle,
+                                              (int32_t)seconds)
+         : ESMC_E_UNSUPPORTED;
+  if(rc == ESMC_OK) {
+    h->stale = ref_sqs_now(q) + seconds * 1000;
+    return 1;
+  }
+  if(rc <= ESMC_E_FATAL) {
+    *fatal = rc;
+    return -1;
+  }
+  ref_sqs_log(q, ESMC_LOG_WARN,
+              "sqs: ChangeMessageVisibility failed; the receipt keeps its "
+              "end");
+  return 0;
+}
+
+static int ref_sqs_same_group(const struct esmc_message *a,
+                              const struct esmc_message *b);
 
 static void ref_sqs_slot_clear(struct ref_sqs_slot *s)
 {
@@ -308,21 +413,45 @@ static size_t ref_sqs_inflight(const struct ref_sqs *q)
   return n;
 }
 
-/* Adds m to the batch, or returns 0 when it does not fit (the 6 MB cut). */
-static int ref_sqs_add(struct ref_sqs *q, struct ref_sqs_slot *s,
-                       const struct esmc_message *m, int *oom)
+/* SQS-VIS-3: a message joining a batch keeps its receipt until the window
+ * ends and the function can finish; otherwise its visibility is extended to
+ * the rest of the window + the function timeout + 30 s. A refusal is left
+ * to the check before the invoke (ref_sqs_check_receipts). */
+static esmc_status ref_sqs_keep_for_window(struct ref_sqs *q,
+                                           struct ref_sqs_slot *s,
+                                           struct ref_sqs_held *h)
 {
-  size_t len = ref_sqs_record_len(&q->cfg, m);
+  esmc_time_ms now = ref_sqs_now(q), end = ref_sqs_window_end(q, s), need;
+  esmc_status fatal = ESMC_OK;
+
+  if(REF_MUTANT(SQS_STALE_INVOKE))
+    return ESMC_OK;
+  if(end < now)
+    end = now;
+  need = end + (esmc_time_ms)q->timeout_s * 1000;
+  if(h->stale >= need)
+    return ESMC_OK;
+  ref_sqs_extend(q, h, (need - now + 999) / 1000 + REF_SQS_VIS_MARGIN_S,
+                 &fatal);
+  return fatal;
+}
+
+/* Adds h to the batch, or returns 0 when it does not fit (the 6 MB cut). */
+static int ref_sqs_add(struct ref_sqs *q, struct ref_sqs_slot *s,
+                       struct ref_sqs_held h, int *oom)
+{
+  size_t len = ref_sqs_record_len(&q->cfg, h.m);
   size_t more = len + (s->n > 0 ? 1 : 0), k;
 
   /* SQS may deliver a message again while this batch is still being
    * gathered (an at-least-once duplicate): keep one copy, with the latest
    * receipt handle, in its first place. */
   for(k = 0; k < s->n; k++) {
-    if(strcmp(s->msgs[k]->message_id, m->message_id) == 0) {
-      size_t old = ref_sqs_record_len(&q->cfg, s->msgs[k]);
+    if(strcmp(s->msgs[k].m->message_id, h.m->message_id) == 0) {
+      size_t old = ref_sqs_record_len(&q->cfg, s->msgs[k].m);
       s->bytes = s->bytes - old + len;
-      s->msgs[k] = m;
+      s->msgs[k] = h;
+      (void)ref_sqs_keep_for_window(q, s, &s->msgs[k]);
       return 1;
     }
   }
@@ -331,24 +460,109 @@ static int ref_sqs_add(struct ref_sqs *q, struct ref_sqs_slot *s,
   if(s->n == 0)
     s->opened = ref_sqs_now(q); /* the window runs from the first message in
                                    hand (spec/sqs.md, CONTRA-16) */
-  if(ref_sqs_push(&s->msgs, &s->n, &s->cap, m) != 0) {
+  if(ref_sqs_push(&s->msgs, &s->n, &s->cap, h) != 0) {
     *oom = 1;
     return 0;
   }
   s->bytes += more;
+  (void)ref_sqs_keep_for_window(q, s, &s->msgs[s->n - 1]);
   return 1;
+}
+
+/* Drops message k of the batch and, on FIFO, the later messages of its
+ * group in hand (the batch after k, and the carry): they come back. */
+static void ref_sqs_drop(struct ref_sqs *q, struct ref_sqs_slot *s, size_t k)
+{
+  const struct esmc_message *m = s->msgs[k].m;
+  size_t j, w = k;
+
+  for(j = k + 1; j < s->n; j++)
+    if(!(q->fifo && ref_sqs_same_group(s->msgs[j].m, m)))
+      s->msgs[w++] = s->msgs[j];
+  s->n = w;
+  if(q->fifo) {
+    for(j = 0, w = 0; j < s->carry_n; j++)
+      if(!ref_sqs_same_group(s->carry[j].m, m))
+        s->carry[w++] = s->carry[j];
+    s->carry_n = w;
+  }
+  s->bytes = REF_EVENT_OVERHEAD;
+  for(j = 0; j < s->n; j++)
+    s->bytes += ref_sqs_record_len(&q->cfg, s->msgs[j].m) + (j > 0 ? 1 : 0);
+}
+
+/* MULTI-2: before an invoke, only messages whose receipt is still current
+ * and stays so for the function timeout go to the function. */
+static esmc_status ref_sqs_check_receipts(struct ref_sqs *q,
+                                          struct ref_sqs_slot *s)
+{
+  esmc_time_ms now = ref_sqs_now(q),
+               need = now + (esmc_time_ms)q->timeout_s * 1000;
+  esmc_status fatal = ESMC_OK;
+  size_t k = 0;
+
+  if(REF_MUTANT(SQS_STALE_INVOKE))
+    return ESMC_OK;
+  while(k < s->n) {
+    struct ref_sqs_held *h = &s->msgs[k];
+    if(h->stale > now && h->stale >= need) {
+      k++;
+      continue;
+    }
+    if(h->stale > now &&
+       ref_sqs_extend(q, h, (esmc_time_ms)q->timeout_s + REF_SQS_VIS_MARGIN_S,
+                      &fatal) == 1) {
+      k++;
+      continue;
+    }
+    if(fatal != ESMC_OK)
+      return fatal;
+    ref_sqs_log(q, ESMC_LOG_INFO,
+                "sqs: a message's receipt ended (or could not be kept) "
+                "before its invoke; it goes back to the queue");
+    ref_sqs_drop(q, s, k);
+  }
+  return ESMC_OK;
 }
 
 /* ------------------------------------------------------------------------ */
 /* The slot machine. */
 
 static esmc_status ref_sqs_continue(struct ref_sqs *q, size_t i);
+static esmc_status ref_sqs_start(struct ref_sqs *q, size_t i);
 
-static esmc_status ref_sqs_arm_retry(struct ref_sqs *q, size_t i)
+static esmc_status ref_sqs_arm_retry(struct ref_sqs *q, size_t i,
+                                     esmc_time_ms at)
 {
   q->slots[i].state = REF_SLOT_WAITING;
-  return q->host->set_timer(q->host->ctx, ref_sqs_now(q) + REF_SQS_RETRY_MS,
-                            (uint64_t)i + 1);
+  return q->host->set_timer(q->host->ctx, at, (uint64_t)i + 1);
+}
+
+/* A receive failed (synchronously or in its result): the gate closes for
+ * every slot until the backoff ends (FAULT-4, FAULT-8). */
+static void ref_sqs_receive_failed(struct ref_sqs *q, esmc_status why)
+{
+  char msg[128];
+
+  q->recv_fails++;
+  q->recv_retry_at = ref_sqs_now(q) + ref_sqs_backoff(q->recv_fails);
+  snprintf(msg, sizeof(msg),
+           "sqs: ReceiveMessage failed (%d); receiving again in %" PRId64
+           " ms",
+           (int)why, (int64_t)(q->recv_retry_at - ref_sqs_now(q)));
+  ref_sqs_log(q, ESMC_LOG_WARN, msg);
+}
+
+/* After a failed receive, a slot with nothing in hand waits for the gate;
+ * the mutant's slot stops for good. */
+static esmc_status ref_sqs_wait_gate(struct ref_sqs *q, size_t i)
+{
+  if(REF_MUTANT(SQS_RECEIVE_FAULT_STOPS)) {
+    q->slots[i].state = REF_SLOT_IDLE;
+    q->slots[i].dead = 1;
+    return ESMC_OK;
+  }
+  return ref_sqs_arm_retry(q, i, q->recv_retry_at);
 }
 
 static esmc_status ref_sqs_invoke(struct ref_sqs *q, size_t i)
@@ -363,13 +577,26 @@ static esmc_status ref_sqs_invoke(struct ref_sqs *q, size_t i)
     s->state = REF_SLOT_HELD;
     return ESMC_OK;
   }
+  k = s->n;
+  rc = ref_sqs_check_receipts(q, s);
+  if(rc != ESMC_OK)
+    return rc;
+  if(s->n == 0) /* every receipt ended: start over */
+    return ref_sqs_start(q, i);
+  if(s->n < k && q->cfg.window_s > 0) {
+    /* Messages left the batch: its window starts again with the ones that
+     * are left (SQS-BATCH-2 counts from their receive). */
+    s->opened = ref_sqs_now(q);
+    s->cut = s->carry_n > 0; /* a carry still goes next */
+    return ref_sqs_continue(q, i);
+  }
   q->payload.len = 0;
   q->payload.oom = 0;
   ref_buf_puts(&q->payload, "{\"Records\":[");
   for(k = 0; k < s->n; k++) {
     if(k > 0)
       ref_buf_puts(&q->payload, ",");
-    ref_sqs_append_record_json(&q->payload, &q->cfg, s->msgs[k], 0);
+    ref_sqs_append_record_json(&q->payload, &q->cfg, s->msgs[k].m, 0);
   }
   ref_buf_puts(&q->payload, "]}");
   if(q->payload.oom)
@@ -386,7 +613,7 @@ static esmc_status ref_sqs_invoke(struct ref_sqs *q, size_t i)
    * timeout (CONTRA-12); keep polling. */
   ref_sqs_log(q, ESMC_LOG_WARN, "sqs: invoke failed; batch released");
   ref_sqs_slot_clear(s);
-  return ref_sqs_arm_retry(q, i);
+  return ref_sqs_arm_retry(q, i, ref_sqs_now(q) + REF_SQS_RETRY_MS);
 }
 
 /* Opens a new batch in slot i: the carry first, then receives. */
@@ -413,8 +640,7 @@ static esmc_status ref_sqs_start(struct ref_sqs *q, size_t i)
     k++;
   }
   if(k > 0) {
-    memmove((void *)s->carry, (const void *)(s->carry + k),
-            (s->carry_n - k) * sizeof(*s->carry));
+    memmove(s->carry, s->carry + k, (s->carry_n - k) * sizeof(*s->carry));
     s->carry_n -= k;
   }
   if(s->carry_n > 0)
@@ -432,23 +658,20 @@ static esmc_status ref_sqs_trim(struct ref_sqs *q, struct ref_sqs_slot *s,
 
   while(s->carry_cap < s->carry_n + extra) {
     size_t nc = s->carry_cap ? s->carry_cap * 2 : 16;
-    const struct esmc_message **p = realloc((void *)s->carry,
-                                            nc * sizeof(*p));
+    struct ref_sqs_held *p = realloc(s->carry, nc * sizeof(*p));
     if(!p)
       return ESMC_E_NOMEM;
     s->carry = p;
     s->carry_cap = nc;
   }
-  memmove((void *)(s->carry + extra), (const void *)s->carry,
-          s->carry_n * sizeof(*s->carry));
-  memcpy((void *)s->carry, (const void *)(s->msgs + limit),
-         extra * sizeof(*s->carry));
+  memmove(s->carry + extra, s->carry, s->carry_n * sizeof(*s->carry));
+  memcpy(s->carry, s->msgs + limit, extra * sizeof(*s->carry));
   s->carry_n += extra;
   s->n = limit;
   s->cut = 1;
   s->bytes = REF_EVENT_OVERHEAD;
   for(k = 0; k < s->n; k++)
-    s->bytes += ref_sqs_record_len(&q->cfg, s->msgs[k]) + (k > 0 ? 1 : 0);
+    s->bytes += ref_sqs_record_len(&q->cfg, s->msgs[k].m) + (k > 0 ? 1 : 0);
   return ESMC_OK;
 }
 
@@ -486,6 +709,13 @@ static esmc_status ref_sqs_continue(struct ref_sqs *q, size_t i)
   want = (uint32_t)(limit - s->n);
   if(want > REF_SQS_RECEIVE_MAX)
     want = REF_SQS_RECEIVE_MAX;
+  if(now < q->recv_retry_at) {
+    /* The gate is closed after a failed receive: what is in hand goes now,
+     * an empty slot waits for the gate. */
+    if(s->n > 0)
+      return ref_sqs_invoke(q, i);
+    return ref_sqs_arm_retry(q, i, q->recv_retry_at);
+  }
   rc = q->host->receive_messages(q->host->ctx, want, wait, -1, &s->rcv);
   if(rc == ESMC_OK) {
     s->want = want;
@@ -494,19 +724,156 @@ static esmc_status ref_sqs_continue(struct ref_sqs *q, size_t i)
   }
   if(rc <= ESMC_E_FATAL)
     return rc;
+  ref_sqs_receive_failed(q, rc);
   if(s->n > 0)
     return ref_sqs_invoke(q, i);
-  return ref_sqs_arm_retry(q, i);
+  return ref_sqs_wait_gate(q, i);
+}
+
+/* GetQueueAttributes: fills *a; ESMC_OK or the host's failure. */
+static esmc_status ref_sqs_attributes(const struct esmc_host *host,
+                                      struct esmc_queue_attributes *a)
+{
+  memset(a, 0, sizeof(*a));
+  a->struct_size = sizeof(*a);
+  return host->get_queue_attributes(host->ctx, a);
+}
+
+/* The attributes, when create() could not get them: fetched again with a
+ * backoff before any receive (FAULT-1, FAULT-8). Returns 1 when known. */
+static int ref_sqs_need_attributes(struct ref_sqs *q, esmc_status *fatal)
+{
+  struct esmc_queue_attributes a;
+  esmc_status rc;
+
+  if(q->attrs_known)
+    return 1;
+  if(q->attr_armed)
+    return 0;
+  rc = ref_sqs_attributes(q->host, &a);
+  if(rc == ESMC_OK) {
+    q->attrs_known = 1;
+    q->attr_fails = 0;
+    q->visibility_s = a.visibility_timeout_s;
+    return 1;
+  }
+  if(rc <= ESMC_E_FATAL) {
+    *fatal = rc;
+    return 0;
+  }
+  q->attr_fails++;
+  rc = q->host->set_timer(q->host->ctx,
+                          ref_sqs_now(q) + ref_sqs_backoff(q->attr_fails),
+                          REF_SQS_TIMER_ATTRS);
+  if(rc != ESMC_OK)
+    *fatal = rc;
+  else
+    q->attr_armed = 1;
+  ref_sqs_log(q, ESMC_LOG_WARN,
+              "sqs: GetQueueAttributes failed; trying again before the "
+              "first receive");
+  return 0;
+}
+
+/* Arms the delete-retry timer for the earliest pending retry. */
+static void ref_sqs_arm_deletes(struct ref_sqs *q)
+{
+  esmc_time_ms at = 0;
+  size_t k;
+
+  for(k = 0; k < q->ndels; k++)
+    if(k == 0 || q->dels[k].next_at < at)
+      at = q->dels[k].next_at;
+  if(q->ndels == 0 || (q->del_armed && q->del_at == at))
+    return;
+  if(q->host->set_timer(q->host->ctx, at, REF_SQS_TIMER_DELETE) == ESMC_OK) {
+    q->del_armed = 1;
+    q->del_at = at;
+  }
+}
+
+/* DeleteMessage for a held message. A failure is retried with a backoff
+ * while its receipt can still be current; after that the message comes
+ * back and is processed again (FAULT-4). */
+static esmc_status ref_sqs_delete(struct ref_sqs *q, struct ref_sqs_held h)
+{
+  esmc_status rc = q->host->delete_message(q->host->ctx,
+                                           h.m->receipt_handle);
+  esmc_time_ms next = ref_sqs_now(q) + ref_sqs_backoff(1);
+
+  if(rc == ESMC_OK)
+    return ESMC_OK;
+  if(rc <= ESMC_E_FATAL)
+    return rc;
+  if(rc == ESMC_E_NOT_FOUND || rc == ESMC_E_INVALID_PARAMETER ||
+     next >= h.stale) {
+    ref_sqs_log(q, ESMC_LOG_WARN,
+                "sqs: DeleteMessage failed; the message will come back");
+    return ESMC_OK;
+  }
+  if(q->ndels == q->capdels) {
+    size_t nc = q->capdels ? q->capdels * 2 : 16;
+    struct ref_sqs_del *p = realloc(q->dels, nc * sizeof(*p));
+    if(!p)
+      return ESMC_E_NOMEM;
+    q->dels = p;
+    q->capdels = nc;
+  }
+  q->dels[q->ndels].m = h.m;
+  q->dels[q->ndels].next_at = next;
+  q->dels[q->ndels].stale = h.stale;
+  q->dels[q->ndels].tries = 1;
+  q->ndels++;
+  ref_sqs_log(q, ESMC_LOG_WARN, "sqs: DeleteMessage failed; retrying");
+  ref_sqs_arm_deletes(q);
+  return ESMC_OK;
+}
+
+/* The delete-retry timer: tries every due delete again. */
+static esmc_status ref_sqs_retry_deletes(struct ref_sqs *q)
+{
+  esmc_time_ms now = ref_sqs_now(q);
+  size_t k = 0;
+
+  q->del_armed = 0;
+  while(k < q->ndels) {
+    struct ref_sqs_del *d = &q->dels[k];
+    esmc_status rc;
+    if(d->next_at > now) {
+      k++;
+      continue;
+    }
+    rc = q->host->delete_message(q->host->ctx, d->m->receipt_handle);
+    if(rc <= ESMC_E_FATAL)
+      return rc;
+    if(rc != ESMC_OK && rc != ESMC_E_NOT_FOUND &&
+       rc != ESMC_E_INVALID_PARAMETER) {
+      d->tries++;
+      d->next_at = now + ref_sqs_backoff(d->tries);
+      if(d->next_at < d->stale) {
+        k++;
+        continue;
+      }
+      ref_sqs_log(q, ESMC_LOG_WARN,
+                  "sqs: DeleteMessage keeps failing; the message will come "
+                  "back");
+    }
+    q->dels[k] = q->dels[--q->ndels];
+  }
+  ref_sqs_arm_deletes(q);
+  return ESMC_OK;
 }
 
 /* Starts every idle slot below target; arms the ramp timer. */
 static esmc_status ref_sqs_fill(struct ref_sqs *q)
 {
   size_t i, want;
-  esmc_status rc;
+  esmc_status rc, fatal = ESMC_OK;
 
   if(!q->cfg.enabled)
     return ESMC_OK;
+  if(!ref_sqs_need_attributes(q, &fatal))
+    return fatal;
   want = (size_t)q->target;
   if(q->nslots < want) {
     struct ref_sqs_slot *p = realloc(q->slots, want * sizeof(*p));
@@ -524,7 +891,7 @@ static esmc_status ref_sqs_fill(struct ref_sqs *q)
     q->ramp_armed = 1;
   }
   for(i = 0; i < want; i++) {
-    if(q->slots[i].state != REF_SLOT_IDLE)
+    if(q->slots[i].state != REF_SLOT_IDLE || q->slots[i].dead)
       continue;
     rc = ref_sqs_start(q, i);
     if(rc != ESMC_OK)
@@ -592,10 +959,12 @@ esmc_status ref_sqs_on_receive_complete(struct ref_sqs *q, esmc_receive rcv,
   if(r->status != ESMC_OK) {
     if(!q->cfg.enabled)
       return ref_sqs_continue(q, i);
+    ref_sqs_receive_failed(q, r->status);
     if(s->n > 0)
       return ref_sqs_invoke(q, i);
-    return ref_sqs_arm_retry(q, i);
+    return ref_sqs_wait_gate(q, i);
   }
+  q->recv_fails = 0;
   if(!q->cfg.enabled)
     return ref_sqs_continue(q, i); /* drops the messages: they return */
   if(r->count >= s->want && r->count > 0)
@@ -604,14 +973,15 @@ esmc_status ref_sqs_on_receive_complete(struct ref_sqs *q, esmc_receive rcv,
    * when the receive began before an update (BatchSize, filters). */
   limit = ref_sqs_batch_limit(q);
   for(k = 0; k < r->count; k++) {
-    const struct esmc_message *m = r->messages[k];
-    if(!m)
+    struct ref_sqs_held h;
+    if(!r->messages[k])
       continue;
-    if(!ref_sqs_matches(q, m)) {
+    h.m = r->messages[k];
+    h.stale = ref_sqs_now(q) + (esmc_time_ms)q->visibility_s * 1000;
+    if(!ref_sqs_matches(q, h.m)) {
       /* FILTER-8: deleted, never invoked. */
-      esmc_status rc = q->host->delete_message(q->host->ctx,
-                                               m->receipt_handle);
-      if(rc <= ESMC_E_FATAL)
+      esmc_status rc = ref_sqs_delete(q, h);
+      if(rc != ESMC_OK)
         return rc;
       continue;
     }
@@ -619,15 +989,15 @@ esmc_status ref_sqs_on_receive_complete(struct ref_sqs *q, esmc_receive rcv,
       /* The 6 MB cut, or a BatchSize lowered while the receive was out:
        * the message opens the next batch. */
       s->cut = 1;
-      if(ref_sqs_push(&s->carry, &s->carry_n, &s->carry_cap, m) != 0)
+      if(ref_sqs_push(&s->carry, &s->carry_n, &s->carry_cap, h) != 0)
         return ESMC_E_NOMEM;
       continue;
     }
-    if(!ref_sqs_add(q, s, m, &oom)) {
+    if(!ref_sqs_add(q, s, h, &oom)) {
       if(oom)
         return ESMC_E_NOMEM;
       s->cut = 1;
-      if(ref_sqs_push(&s->carry, &s->carry_n, &s->carry_cap, m) != 0)
+      if(ref_sqs_push(&s->carry, &s->carry_n, &s->carry_cap, h) != 0)
         return ESMC_E_NOMEM;
     }
   }
@@ -652,7 +1022,8 @@ static void ref_sqs_drop_failed_groups(struct ref_sqs_slot *s,
   for(k = 0; k < s->carry_n; k++) {
     int drop = 0;
     for(j = 0; j < s->n && !drop; j++)
-      if((!failed || failed[j]) && ref_sqs_same_group(s->msgs[j], s->carry[k]))
+      if((!failed || failed[j]) &&
+         ref_sqs_same_group(s->msgs[j].m, s->carry[k].m))
         drop = 1;
     if(!drop)
       s->carry[w++] = s->carry[k];
@@ -691,7 +1062,7 @@ esmc_status ref_sqs_on_invoke_complete(struct ref_sqs *q, esmc_invocation inv,
         return ESMC_E_NOMEM;
       }
       for(k = 0; k < s->n; k++)
-        ids[k] = s->msgs[k]->message_id;
+        ids[k] = s->msgs[k].m->message_id;
       kind = ref_parse_sqs_response(r->payload, r->payload_len, ids, s->n,
                                     failed);
       if(kind == REF_RESPONSE_SUCCESS)
@@ -704,10 +1075,9 @@ esmc_status ref_sqs_on_invoke_complete(struct ref_sqs *q, esmc_invocation inv,
       for(k = 0; k < s->n; k++) {
         if(failed && failed[k] && !REF_MUTANT(SQS_DELETE_LISTED))
           continue;
-        rc = q->host->delete_message(q->host->ctx, s->msgs[k]->receipt_handle);
-        if(rc <= ESMC_E_FATAL)
+        rc = ref_sqs_delete(q, s->msgs[k]); /* FAULT-4: retried */
+        if(rc != ESMC_OK)
           break;
-        rc = ESMC_OK; /* a failed delete: the message comes back */
       }
     } else {
       ref_sqs_log(q, ESMC_LOG_INFO,
@@ -746,6 +1116,12 @@ esmc_status ref_sqs_on_timer(struct ref_sqs *q, uint64_t token)
 {
   size_t i;
 
+  if(token == REF_SQS_TIMER_DELETE)
+    return ref_sqs_retry_deletes(q);
+  if(token == REF_SQS_TIMER_ATTRS) {
+    q->attr_armed = 0;
+    return ref_sqs_fill(q);
+  }
   if(token == REF_SQS_TIMER_RAMP) {
     q->ramp_armed = 0;
     if(!q->cfg.enabled)
@@ -764,20 +1140,28 @@ esmc_status ref_sqs_on_timer(struct ref_sqs *q, uint64_t token)
   q->slots[i].state = REF_SLOT_IDLE;
   if(!q->cfg.enabled || (i >= (size_t)q->target && q->slots[i].carry_n == 0))
     return ESMC_OK;
+  if(!q->attrs_known)
+    return ref_sqs_fill(q);
   return ref_sqs_start(q, i);
 }
 
-/* SQS-VIS-4: the function timeout must not exceed the visibility timeout. */
+/* SQS-VIS-4: the function timeout must not exceed the visibility timeout.
+ * *a holds the attributes (a.struct_size 0 when the call failed; *got is
+ * the host's answer). */
 static esmc_status ref_sqs_check_visibility(const struct esmc_host *host,
                                             int32_t timeout_s,
+                                            struct esmc_queue_attributes *out,
+                                            esmc_status *got,
                                             struct esmc_error *err)
 {
   struct esmc_queue_attributes a;
 
-  memset(&a, 0, sizeof(a));
-  a.struct_size = sizeof(a);
-  if(host->get_queue_attributes(host->ctx, &a) != ESMC_OK)
+  *got = ref_sqs_attributes(host, &a);
+  if(*got != ESMC_OK) {
+    memset(out, 0, sizeof(*out));
     return ESMC_OK; /* unknown: nothing to check against */
+  }
+  *out = a;
   if(timeout_s != ESMC_UNSET && timeout_s > a.visibility_timeout_s) {
     if(err) {
       snprintf(err->code, sizeof(err->code), "%s",
@@ -797,7 +1181,8 @@ esmc_status ref_sqs_create(const struct esmc_host *host,
                            struct ref_sqs **out, struct esmc_error *err)
 {
   struct ref_sqs *q;
-  esmc_status rc;
+  struct esmc_queue_attributes a;
+  esmc_status rc, got;
   int fifo;
 
   if(!host || !cfg || !out || host->abi_version < 2 ||
@@ -810,14 +1195,31 @@ esmc_status ref_sqs_create(const struct esmc_host *host,
   if(rc != ESMC_OK)
     return rc;
   fifo = cfg->source == ESMC_SOURCE_SQS_FIFO;
-  rc = ref_sqs_check_visibility(host, cfg->function_timeout_s, err);
+  /* FAULT-7: GetQueueAttributes is also the permission check. Any other
+   * failure leaves the attributes unknown: the mapping is accepted and
+   * fetches them before its first receive. */
+  rc = ref_sqs_check_visibility(host, cfg->function_timeout_s, &a, &got, err);
   if(rc != ESMC_OK)
     return rc;
+  if(got == ESMC_E_ACCESS_DENIED && !REF_MUTANT(NO_PERMISSION_PROBE))
+    return ref_config_access_denied(cfg, err);
+  if(got <= ESMC_E_FATAL)
+    return got;
   q = calloc(1, sizeof(*q));
   if(!q)
     return ESMC_E_NOMEM;
   q->host = host;
   q->fifo = fifo;
+  q->attrs_known = got == ESMC_OK;
+  q->visibility_s = a.visibility_timeout_s;
+  if(!q->attrs_known) {
+    /* Fetched again before the first receive, after a backoff. */
+    q->attr_fails = 1;
+    if(host->set_timer(host->ctx, host->now(host->ctx) + ref_sqs_backoff(1),
+                       REF_SQS_TIMER_ATTRS) == ESMC_OK)
+      q->attr_armed = 1;
+  }
+  q->timeout_s = cfg->function_timeout_s > 0 ? cfg->function_timeout_s : 3;
   if(ref_config_from_create(&q->cfg, cfg) != ESMC_OK) {
     free(q);
     return ESMC_E_NOMEM;
@@ -854,9 +1256,17 @@ esmc_status ref_sqs_update(struct ref_sqs *q,
   if(rc != ESMC_OK)
     return rc;
   if(cfg->function_timeout_s != ESMC_UNSET && cfg->function_timeout_s > 0) {
-    rc = ref_sqs_check_visibility(q->host, cfg->function_timeout_s, err);
+    struct esmc_queue_attributes a;
+    esmc_status got;
+    rc = ref_sqs_check_visibility(q->host, cfg->function_timeout_s, &a, &got,
+                                  err);
     if(rc != ESMC_OK)
       return rc;
+    q->timeout_s = cfg->function_timeout_s;
+    if(got == ESMC_OK) {
+      q->attrs_known = 1;
+      q->visibility_s = a.visibility_timeout_s;
+    }
   }
   if(ref_config_from_update(&next, &q->cfg, cfg) != ESMC_OK)
     return ESMC_E_NOMEM;
@@ -881,10 +1291,11 @@ void ref_sqs_destroy(struct ref_sqs *q)
   if(!q)
     return;
   for(i = 0; i < q->nslots; i++) {
-    free((void *)q->slots[i].msgs);
-    free((void *)q->slots[i].carry);
+    free(q->slots[i].msgs);
+    free(q->slots[i].carry);
   }
   free(q->slots);
+  free(q->dels);
   ref_buf_free(&q->payload);
   ref_config_free(&q->cfg);
   free(q);

@@ -1417,6 +1417,160 @@ static void test_e2e_idle_polling(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Account faults (spec/faults.md). */
+
+static esmc_status fault_list_status; /* what the faulty ListShards answers */
+static int fault_list_left;           /* ... this many more times */
+
+static esmc_status faulty_list_shards(void *ctx,
+                                      const struct esmc_shard **shards,
+                                      size_t *count)
+{
+  if(fault_list_left > 0) {
+    fault_list_left--;
+    return fault_list_status;
+  }
+  return fh_list_shards(ctx, shards, count);
+}
+
+static void test_e2e_create_access_denied(void **state)
+{
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_KINESIS);
+  struct esmc_error err;
+  void *mapper = NULL;
+
+  (void)state;
+  /* FAULT-7: AccessDenied from the role check rejects the create. */
+  fh_init(f, 2, 0);
+  f->host.list_shards = faulty_list_shards;
+  fault_list_status = ESMC_E_ACCESS_DENIED;
+  fault_list_left = 1;
+  memset(&err, 0, sizeof(err));
+  assert_int_equal(f->ad->create(&f->host, &c, &mapper, &err),
+                   ESMC_E_INVALID_PARAMETER);
+  assert_null(mapper);
+  assert_string_equal(err.code, "InvalidParameterValueException");
+  assert_non_null(strstr(err.message, "Please ensure the role can perform"));
+  assert_non_null(strstr(err.message, "ListShards Actions"));
+  assert_int_equal(f->ninv, 0);
+  c = base_cfg(ESMC_SOURCE_DYNAMODB);
+  c.enabled = 0; /* checked whether or not enabled */
+  fault_list_left = 1;
+  memset(&err, 0, sizeof(err));
+  assert_int_equal(f->ad->create(&f->host, &c, &mapper, &err),
+                   ESMC_E_INVALID_PARAMETER);
+  assert_non_null(strstr(err.message, "ListStreams Actions"));
+  fh_free(f);
+  free(f);
+
+  /* A throttle is not a missing permission: accepted, listed again after
+   * a backoff, and the records still arrive. */
+  f = malloc(sizeof(*f));
+  fh_init(f, 2, 0);
+  f->host.list_shards = faulty_list_shards;
+  f->script = succeed;
+  fault_list_status = ESMC_E_THROTTLED;
+  fault_list_left = 2;
+  c = base_cfg(ESMC_SOURCE_KINESIS);
+  fh_create(f, &c);
+  fh_run(f, f->now + 10000);
+  assert_int_equal(fault_list_left, 0);
+  assert_int_equal(f->ninv, 1);
+  assert_string_equal(f->checkpoint[0], "1001");
+  fh_free(f);
+  free(f);
+}
+
+static int fault_reads_left;       /* get_records calls still to fail */
+static esmc_status fault_read_status;
+static esmc_time_ms fault_read_at[16]; /* when they failed */
+static int fault_read_n;
+static enum esmc_iterator_type fault_iter_type[16];
+static int fault_iter_n;
+
+static esmc_status faulty_get_records(void *ctx, esmc_iterator it,
+                                      uint32_t limit,
+                                      struct esmc_get_records_result *out)
+{
+  struct fh *f = ctx;
+  if(fault_reads_left > 0) {
+    fault_reads_left--;
+    if(fault_read_n < 16)
+      fault_read_at[fault_read_n++] = f->now;
+    memset(out, 0, sizeof(*out));
+    return fault_read_status;
+  }
+  return fh_get_records(ctx, it, limit, out);
+}
+
+static esmc_status logging_get_shard_iterator(void *ctx, const char *shard_id,
+                                              enum esmc_iterator_type type,
+                                              const char *seq,
+                                              esmc_time_ms ts,
+                                              esmc_iterator *out)
+{
+  if(fault_iter_n < 16)
+    fault_iter_type[fault_iter_n++] = type;
+  return fh_get_shard_iterator(ctx, shard_id, type, seq, ts, out);
+}
+
+static void test_e2e_read_faults(void **state)
+{
+  struct fh *f = malloc(sizeof(*f));
+  struct esmc_mapping_config c = base_cfg(ESMC_SOURCE_KINESIS);
+  esmc_time_ms t0;
+
+  (void)state;
+  /* FAULT-1, FAULT-8: four throttled reads, retried 1, 2 and 4 s apart,
+   * then every record, none skipped. */
+  fh_init(f, 3, 0);
+  f->host.get_records = faulty_get_records;
+  f->script = succeed;
+  fault_read_status = ESMC_E_THROTTLED;
+  fault_reads_left = 4;
+  fault_read_n = 0;
+  t0 = f->now;
+  fh_create(f, &c);
+  fh_run(f, f->now + 60000);
+  assert_int_equal(fault_read_n, 4);
+  assert_int_equal(fault_read_at[0], t0);
+  assert_int_equal(fault_read_at[1] - fault_read_at[0], 1000);
+  assert_int_equal(fault_read_at[2] - fault_read_at[1], 2000);
+  assert_int_equal(fault_read_at[3] - fault_read_at[2], 4000);
+  assert_int_equal(f->ninv, 1);
+  assert_int_equal(f->inv[0].nrec, 3);
+  assert_string_equal(f->checkpoint[0], "1002");
+  fh_free(f);
+  free(f);
+
+  /* FAULT-2: an expired iterator after a read is replaced after the last
+   * record read, never at LATEST. */
+  f = malloc(sizeof(*f));
+  fh_init(f, 4, 2000);
+  f->host.get_records = faulty_get_records;
+  f->host.get_shard_iterator = logging_get_shard_iterator;
+  f->script = succeed;
+  fault_read_status = ESMC_E_EXPIRED_ITERATOR;
+  fault_reads_left = 0;
+  fault_read_n = 0;
+  fault_iter_n = 0;
+  c.batch_size = 1;
+  fh_create(f, &c);
+  fh_run(f, f->now + 500); /* 1000 read and invoked */
+  fault_reads_left = 2;
+  fh_run(f, f->now + 60000);
+  assert_int_equal(fault_read_n, 2);
+  assert_true(fault_iter_n >= 2);
+  assert_int_equal(fault_iter_type[0], ESMC_ITER_TRIM_HORIZON);
+  assert_int_equal(fault_iter_type[1], ESMC_ITER_AFTER_SEQUENCE_NUMBER);
+  assert_int_equal(f->ninv, 4);
+  assert_string_equal(f->checkpoint[0], "1003");
+  fh_free(f);
+  free(f);
+}
+
+/* ------------------------------------------------------------------------ */
 /* ParallelizationFactor. */
 
 /* Gives record i of shard 0 partition key keys[i % nkeys]. */
@@ -1876,6 +2030,8 @@ int main(void)
     cmocka_unit_test(test_e2e_throttle_not_counted),
     cmocka_unit_test(test_e2e_payload_limit),
     cmocka_unit_test(test_e2e_idle_polling),
+    cmocka_unit_test(test_e2e_create_access_denied),
+    cmocka_unit_test(test_e2e_read_faults),
     cmocka_unit_test(test_e2e_pf_keys_overtake),
     cmocka_unit_test(test_e2e_pf_same_key_serial),
     cmocka_unit_test(test_e2e_pf_concurrency_bound),

@@ -1229,6 +1229,75 @@ static void test_update_max_concurrency_lowered(void **state)
   f_free(f);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Account faults (spec/faults.md). */
+
+static int g_attrs_fail;          /* GetQueueAttributes calls still to fail */
+static esmc_status g_attrs_status;
+static int g_deletes_fail;        /* DeleteMessage calls still to fail */
+static int g_delete_calls;
+
+static esmc_status f_attrs_faulty(void *ctx, struct esmc_queue_attributes *out)
+{
+  if(g_attrs_fail > 0) {
+    g_attrs_fail--;
+    return g_attrs_status;
+  }
+  return f_attrs(ctx, out);
+}
+
+static esmc_status f_delete_faulty(void *ctx, const char *rh)
+{
+  g_delete_calls++;
+  if(g_deletes_fail > 0) {
+    g_deletes_fail--;
+    return ESMC_E_SERVICE;
+  }
+  return f_delete(ctx, rh);
+}
+
+static void test_faults_create_and_delete(void **state)
+{
+  struct fake *f = f_new(0, 30);
+  struct esmc_mapping_config c;
+  struct esmc_error err;
+  void *mapper = NULL;
+
+  (void)state;
+  /* FAULT-7: AccessDenied from GetQueueAttributes rejects the create. */
+  f->host.get_queue_attributes = f_attrs_faulty;
+  g_attrs_fail = 1;
+  g_attrs_status = ESMC_E_ACCESS_DENIED;
+  f_cfg(&c, ESMC_SOURCE_SQS);
+  memset(&err, 0, sizeof(err));
+  assert_int_equal(f->ad->create(&f->host, &c, &mapper, &err),
+                   ESMC_E_INVALID_PARAMETER);
+  assert_string_equal(err.code, "InvalidParameterValueException");
+  assert_non_null(strstr(err.message, "does not have permissions to call"));
+  f_free(f);
+
+  /* A throttle is accepted; the attributes are fetched before the first
+   * receive. A delete that fails twice is retried while the receipt is
+   * current, and succeeds. */
+  f = f_new(0, 30);
+  f->host.get_queue_attributes = f_attrs_faulty;
+  f->host.delete_message = f_delete_faulty;
+  g_attrs_fail = 2;
+  g_attrs_status = ESMC_E_THROTTLED;
+  g_deletes_fail = 2;
+  g_delete_calls = 0;
+  f_send(f, NULL, 0, 0);
+  f_cfg(&c, ESMC_SOURCE_SQS);
+  f_create(f, &c);
+  f_run(f, T0 + 60000);
+  assert_int_equal(g_attrs_fail, 0);
+  assert_int_equal(f->ninv, 1);
+  assert_int_equal(g_delete_calls, 3);
+  assert_int_equal(f_deleted(f), 1);
+  assert_int_equal(f->bad_deletes, 0);
+  f_free(f);
+}
+
 static esmc_status try_create(struct esmc_mapping_config *c, int fifo,
                               int32_t vis, struct esmc_error *err)
 {
@@ -1341,6 +1410,7 @@ int main(void)
     cmocka_unit_test(test_disable_enable),
     cmocka_unit_test(test_update_batch_size_in_flight),
     cmocka_unit_test(test_update_max_concurrency_lowered),
+    cmocka_unit_test(test_faults_create_and_delete),
     cmocka_unit_test(test_validation),
     cmocka_unit_test(test_capabilities),
   };

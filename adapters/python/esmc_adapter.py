@@ -31,7 +31,7 @@ CAPABILITIES = ["kinesis", "dynamodb", "batch_window", "at_timestamp",
                 "update", "enabled_flag", "restart"]
 
 OK, E_INVALID, E_UNSUPPORTED, E_NOT_FOUND = 0, -2, -3, -4
-E_EXPIRED, E_TRIMMED, E_FATAL = -6, -7, -100
+E_EXPIRED, E_TRIMMED, E_ACCESS_DENIED, E_FATAL = -6, -7, -9, -100
 INVOKE_OK, INVOKE_FUNCTION_ERROR, INVOKE_THROTTLED, INVOKE_SERVICE_ERROR = 0, 1, 2, 3
 LOG_WARN = 2
 
@@ -357,6 +357,7 @@ class Shard:
         self.pending = None      # (count, destination, body)
         self.next_poll_at = 0
         self.expired_at = None
+        self.start_ts = None  # the first LATEST iterator's time
         self.trim_horizon = False
         self.last_status, self.last_version = 0, None
         self.last_error = self.last_request_id = None
@@ -401,6 +402,10 @@ class Shard:
             typ, seq = "AFTER_SEQUENCE_NUMBER", self.last_read or self.checkpoint
         elif any(p.followed and p.id in self.parents for p in self.m.shards):
             typ = "TRIM_HORIZON"
+        elif self.start_ts is not None:
+            # An iterator expired before the first read: the starting
+            # position stays where the first LATEST iterator put it (FAULT-2).
+            typ, ts = "AT_TIMESTAMP", self.start_ts
         elif c["starting_position"] == "LATEST":
             typ = "LATEST"
         elif c["starting_position"] == "AT_TIMESTAMP":
@@ -416,6 +421,8 @@ class Shard:
             self.need(self.wake_at)
             return
         self.trim_horizon = False
+        if typ == "LATEST" and self.start_ts is None:
+            self.start_ts = h.now
         self.iter = it
         self.state = "reading"
 
@@ -724,6 +731,15 @@ def main():
             if op == "create":
                 cfg = msg["config"]
                 validate(cfg, None, host.now)
+                if host.list_shards()[0] == E_ACCESS_DENIED:
+                    # FAULT-7: the role cannot read the stream.
+                    raise Rejected(E_INVALID, INVALID,
+                                   "Cannot access stream %s. Please ensure the role can "
+                                   "perform the GetRecords, GetShardIterator, "
+                                   "DescribeStream, and %s Actions on your stream in IAM."
+                                   % (cfg.get("event_source_arn", ""),
+                                      "ListStreams" if cfg.get("source") == "dynamodb"
+                                      else "ListShards"))
                 m = Mapping(host, cfg)
                 mappings[mid] = m
                 if m.cfg["enabled"]:
