@@ -684,6 +684,25 @@ static void put_carried(struct esmc_buf *b, const struct esmc_check_ctx *c,
     esmc_buf_printf(b, " (first seq %s)", rseq(c->w, J->rids[0]));
 }
 
+/* GEN-4: a batch formed before an accepted update may be handled under the
+ * old or the new configuration. 1 when I's records were first delivered
+ * before an accepted update that came before I started. */
+static int formed_before_update(const struct esmc_check_ctx *c,
+                                const struct esmc_ainv *I)
+{
+  const struct esmc_arec *r = &c->an->rec[I->rids[0]];
+  int64_t formed = r->first_delivery_inv != ESMC_NONE
+                       ? c->an->inv[r->first_delivery_inv].t_start
+                       : I->t_start;
+  size_t i;
+  for(i = 0; i < c->w->hist.n && hev(c, i)->t <= I->t_start; i++) {
+    const struct esmc_hevent *e = hev(c, i);
+    if(e->kind == ESMC_H_UPDATE && e->status == ESMC_OK && e->t > formed)
+      return 1;
+  }
+  return 0;
+}
+
 static void resume_pair(struct esmc_check_ctx *c, size_t ii, size_t jj,
                         struct esmc_buf *b)
 {
@@ -749,6 +768,9 @@ static void resume_pair(struct esmc_check_ctx *c, size_t ii, size_t jj,
        * retried whole or bisected. */
       if(inv_outcome(c, I) != ESMC_INVOKE_FUNCTION_ERROR && same_records(I, J))
         return;
+      /* Formed before the update that turned bisect on (GEN-4). */
+      if(same_records(I, J) && formed_before_update(c, I))
+        return;
       put_after(b, c, ii);
       esmc_buf_printf(b, "BisectBatchOnFunctionError splits it: invocation "
                       "#%zu at t=%" PRId64 "ms should carry its first half, "
@@ -757,6 +779,9 @@ static void resume_pair(struct esmc_check_ctx *c, size_t ii, size_t jj,
       put_rids(b, c->w, I->rids, half);
     } else {
       if(same_records(I, J))
+        return;
+      /* Formed before the update that turned bisect off (GEN-4). */
+      if(I->n >= 2 && is_prefix(I, half, J) && formed_before_update(c, I))
         return;
       put_after(b, c, ii);
       esmc_buf_printf(b, "invocation #%zu at t=%" PRId64 "ms should retry the "
