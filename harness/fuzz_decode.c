@@ -912,6 +912,8 @@ int esmc_fuzz_decode(const uint8_t *data, size_t size, unsigned flags,
        * properties judge it. A configuration the mapper rejects makes the
        * input uninteresting (esmc_fuzz_check). */
       esmc_expect_clear(&out->expect);
+      for(i = 0; i < out->extra_count; i++)
+        esmc_expect_clear(&out->extra[i].expect);
       for(i = 0; i < out->event_count; i++) {
         esmc_free(out->events[i].expect_error_code);
         out->events[i].expect_error_code = NULL;

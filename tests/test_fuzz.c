@@ -152,6 +152,30 @@ static void test_corpus_roundtrip(void **state)
   assert_true(n > 10);
 }
 
+/* A JSON case taken as a fuzz input keeps its shape but none of its
+ * expectations, those of its extra mappings included. */
+static void test_json_case_drops_expectations(void **state)
+{
+  struct esmc_scenario sc;
+  char *data = NULL;
+  size_t len = 0, i;
+  (void)state;
+  assert_int_equal(esmc_read_file(ESMC_SOURCE_DIR "/tests/data/loader-mappings.json",
+                                  &data, &len), 0);
+  assert_int_equal(esmc_fuzz_decode((const uint8_t *)data, len, 0, &sc, NULL), 0);
+  assert_true(sc.extra_count >= 1);
+  assert_int_equal(sc.expect.delivered_count, 0);
+  for(i = 0; i < sc.extra_count; i++) {
+    assert_int_equal(sc.extra[i].expect.delivered_count, 0);
+    assert_int_equal(sc.extra[i].expect.batches_given, 0);
+    assert_int_equal(sc.extra[i].expect.invocation_count, ESMC_UNSET);
+  }
+  for(i = 0; i < sc.event_count; i++)
+    assert_null(sc.events[i].expect_error_code);
+  esmc_scenario_free(&sc);
+  esmc_free(data);
+}
+
 static void test_determinism(void **state)
 {
   uint8_t in[200];
@@ -243,7 +267,8 @@ int main(void)
       cmocka_unit_test(test_empty_input),
       cmocka_unit_test(test_decode_valid_and_writable),
       cmocka_unit_test(test_corpus_roundtrip),
-      cmocka_unit_test(test_determinism),
+      cmocka_unit_test(test_json_case_drops_expectations),
+    cmocka_unit_test(test_determinism),
       cmocka_unit_test(test_planted_bug),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
