@@ -855,6 +855,10 @@ static void record_deliveries(struct esmc_analysis *an)
   uint32_t j;
   for(k = 0; k < an->ninv; k++) {
     const struct esmc_ainv *iv = &an->inv[k];
+    for(j = 0; j < iv->n; j++)
+      if(iv->rids[j] < an->w->nrecords &&
+         an->rec[iv->rids[j]].first_carry_inv == ESMC_NONE)
+        an->rec[iv->rids[j]].first_carry_inv = k;
     if(iv->result == ESMC_R_NOT_RUN)
       continue;
     for(j = 0; j < iv->n; j++) {
@@ -941,6 +945,7 @@ int esmc_analyze(const struct esmc_world *w, struct esmc_analysis *an)
   }
   for(rid = 0; rid < w->nrecords; rid++) {
     an->rec[rid].first_delivery_inv = ESMC_NONE;
+    an->rec[rid].first_carry_inv = ESMC_NONE;
     an->rec[rid].last_delivery_inv = ESMC_NONE;
     an->rec[rid].settled_ev = ESMC_NONE;
     an->rec[rid].success_ev = ESMC_NONE;

@@ -70,6 +70,8 @@ struct esmc_arec {
   uint32_t deliveries;      /* invocations that carried it */
   uint32_t failed_deliveries; /* of those, ones that failed for it */
   size_t first_delivery_inv; /* index in analysis->inv, or ESMC_NONE */
+  size_t first_carry_inv;   /* the first invocation carrying it, counting
+                               throttled and other not-run ones too */
   size_t last_delivery_inv;
   size_t settled_ev;        /* first event after which it was done: the
                                COMPLETE that succeeded for it, the DEST_SEND

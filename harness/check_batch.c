@@ -525,8 +525,9 @@ static void find_discard(const struct esmc_check_ctx *c, uint32_t shard,
 /* BATCH-1 and BATCH-2.                                                      */
 
 /* The invocation that formed invocation i's batch (GEN-4): i itself when it
- * carries a record never delivered before, else the first delivery of its
- * first record, so a retry or a bisect half keeps its batch's BatchSize. */
+ * carries a record never carried before, else the first invocation that
+ * carried its first record (a throttled one too), so a retry or a bisect
+ * half keeps its batch's BatchSize. */
 static size_t batch_origin(const struct esmc_check_ctx *c, size_t i)
 {
   const struct esmc_ainv *v = &c->an->inv[i];
@@ -537,9 +538,9 @@ static size_t batch_origin(const struct esmc_check_ctx *c, size_t i)
     return i;
   for(k = 0; k < v->n; k++)
     if(v->rids[k] >= c->w->nrecords ||
-       c->an->rec[v->rids[k]].first_delivery_inv >= i)
+       c->an->rec[v->rids[k]].first_carry_inv >= i)
       return i;
-  first = c->an->rec[v->rids[0]].first_delivery_inv;
+  first = c->an->rec[v->rids[0]].first_carry_inv;
   return first < i ? first : i;
 }
 
@@ -691,8 +692,8 @@ static int formed_before_update(const struct esmc_check_ctx *c,
                                 const struct esmc_ainv *I)
 {
   const struct esmc_arec *r = &c->an->rec[I->rids[0]];
-  int64_t formed = r->first_delivery_inv != ESMC_NONE
-                       ? c->an->inv[r->first_delivery_inv].t_start
+  int64_t formed = r->first_carry_inv != ESMC_NONE
+                       ? c->an->inv[r->first_carry_inv].t_start
                        : I->t_start;
   size_t i;
   for(i = 0; i < c->w->hist.n && hev(c, i)->t <= I->t_start; i++) {
