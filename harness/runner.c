@@ -655,6 +655,19 @@ void esmc_print_timeline(const struct esmc_world *w, FILE *out)
   size_t i;
   unsigned long inv_no = 0;
   int multi = w->sc && esmc_scenario_mapping_count(w->sc) > 1;
+  /* With several mappings, invocations are numbered per mapping, as the
+   * checkers' messages number them: number[id - 1] for invocation id. */
+  unsigned long *number = NULL, *count = NULL;
+  size_t ninv = 0;
+  if(multi) {
+    for(i = 0; i < h->n; i++)
+      if(h->ev[i].kind == ESMC_H_INVOKE && h->ev[i].id > ninv)
+        ninv = (size_t)h->ev[i].id;
+    number = esmc_calloc(ninv ? ninv : 1, sizeof(*number));
+    count = esmc_calloc(esmc_scenario_mapping_count(w->sc), sizeof(*count));
+    if(!number || !count)
+      multi = 0; /* out of memory: global numbers, no mapping names */
+  }
   for(i = 0; i < h->n; i++) {
     const struct esmc_hevent *e = &h->ev[i];
     const char *sid = e->shard < w->nshards ? w->shards[e->shard].id : "-";
@@ -707,6 +720,9 @@ void esmc_print_timeline(const struct esmc_world *w, FILE *out)
       break;
     case ESMC_H_INVOKE:
       inv_no++;
+      if(multi && e->mapping < esmc_scenario_mapping_count(w->sc) &&
+         e->id >= 1 && e->id <= ninv)
+        inv_no = number[e->id - 1] = ++count[e->mapping];
       fprintf(out, "invoke #%-3lu %s [", inv_no, sid);
       print_ids(w, e->rids, e->nrids, out);
       fprintf(out, "] %" PRId64 " bytes, attempt %" PRId64, e->a, e->b);
@@ -714,8 +730,10 @@ void esmc_print_timeline(const struct esmc_world *w, FILE *out)
         fprintf(out, "  SHAPE: %s", e->text);
       break;
     case ESMC_H_COMPLETE:
-      fprintf(out, "result #%-3" PRIu64 " %s (%d)", e->id, outcome_name(e->a),
-              e->status);
+      fprintf(out, "result #%-3" PRIu64 " %s (%d)",
+              multi && e->id >= 1 && e->id <= ninv ? (uint64_t)number[e->id - 1]
+                                                    : e->id,
+              outcome_name(e->a), e->status);
       if(e->text_len)
         fprintf(out, " %.*s", e->text_len > 160 ? 160 : (int)e->text_len, e->text);
       break;
@@ -824,4 +842,6 @@ void esmc_print_timeline(const struct esmc_world *w, FILE *out)
     }
     fputc('\n', out);
   }
+  esmc_free(number);
+  esmc_free(count);
 }
