@@ -962,9 +962,10 @@ static enum ref_step ref_invoke_batch(struct ref_lane *l, esmc_status *out)
       return *out == ESMC_OK ? REF_STEP_AGAIN : REF_STEP_WAIT;
     }
   }
-  /* With infinite retries, a retried batch is dropped once the stream
-   * trimmed it (the records expired at the source). */
-  if(l->b_mra < 0 && l->batch_n > 0 &&
+  /* A batch that can be retried without bound (infinite retries, or
+   * throttles and service errors, which use no attempt: ERR-3) is dropped
+   * once the stream trimmed it (the records expired at the source). */
+  if((l->b_mra < 0 || l->throttles > 0) && l->batch_n > 0 &&
      (l->invocations > 0 || l->throttles > 0)) {
     esmc_iterator probe = 0;
     rc = h->get_shard_iterator(h->ctx, s->id, ESMC_ITER_AT_SEQUENCE_NUMBER,

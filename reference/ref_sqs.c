@@ -108,7 +108,9 @@ enum ref_slot_state {
   REF_SLOT_RECEIVING, /* a receive is outstanding */
   REF_SLOT_WAITING,   /* a receive failed: retry timer armed */
   REF_SLOT_INVOKING,  /* the batch is being invoked */
-  REF_SLOT_HELD       /* the batch is ready; MaximumConcurrency is reached */
+  REF_SLOT_HELD,      /* the batch is ready; MaximumConcurrency is reached */
+  REF_SLOT_GATED      /* messages in hand, receives failing: timer armed for
+                         the window's end or the receive gate's opening */
 };
 
 /* A message in hand: the host keeps it alive until destroy(); its receipt
@@ -116,6 +118,7 @@ enum ref_slot_state {
 struct ref_sqs_held {
   const struct esmc_message *m;
   esmc_time_ms stale;
+  esmc_time_ms asked; /* when the receive that returned it was made */
 };
 
 /* A DeleteMessage to try again (FAULT-4). */
@@ -130,6 +133,7 @@ struct ref_sqs_slot {
   enum ref_slot_state state;
   int dead;                   /* a mutant's slot that stopped for good */
   esmc_receive rcv;
+  esmc_time_ms rcv_at;        /* when the receive was made */
   uint32_t want;              /* messages asked for by the receive */
   esmc_invocation inv;
   struct ref_sqs_held *msgs;  /* the batch, in receive order */
@@ -451,6 +455,10 @@ static int ref_sqs_add(struct ref_sqs *q, struct ref_sqs_slot *s,
       size_t old = ref_sqs_record_len(&q->cfg, s->msgs[k].m);
       s->bytes = s->bytes - old + len;
       s->msgs[k] = h;
+      /* The copy now in the batch came with a later receive: the window
+       * counts from that receive at the earliest (SQS-BATCH-2). */
+      if(h.asked > s->opened)
+        s->opened = h.asked;
       (void)ref_sqs_keep_for_window(q, s, &s->msgs[k]);
       return 1;
     }
@@ -489,6 +497,41 @@ static void ref_sqs_drop(struct ref_sqs *q, struct ref_sqs_slot *s, size_t k)
   s->bytes = REF_EVENT_OVERHEAD;
   for(j = 0; j < s->n; j++)
     s->bytes += ref_sqs_record_len(&q->cfg, s->msgs[j].m) + (j > 0 ? 1 : 0);
+}
+
+/* The mapping deleted message m: a copy another slot still holds (the
+ * queue delivered it twice, SQS-DUP-1) is dropped, so it is never invoked
+ * after its deletion (SQS-BATCH-1). Batches in flight are left alone. */
+static void ref_sqs_forget(struct ref_sqs *q, const struct esmc_message *m)
+{
+  size_t i, j, w;
+
+  for(i = 0; i < q->nslots; i++) {
+    struct ref_sqs_slot *s = &q->slots[i];
+    int dropped = 0;
+    if(s->state == REF_SLOT_INVOKING)
+      continue;
+    for(j = 0, w = 0; j < s->n; j++) {
+      if(s->msgs[j].m != m &&
+         strcmp(s->msgs[j].m->message_id, m->message_id) == 0) {
+        dropped = 1;
+        continue;
+      }
+      s->msgs[w++] = s->msgs[j];
+    }
+    s->n = w;
+    for(j = 0, w = 0; j < s->carry_n; j++)
+      if(s->carry[j].m == m ||
+         strcmp(s->carry[j].m->message_id, m->message_id) != 0)
+        s->carry[w++] = s->carry[j];
+    s->carry_n = w;
+    if(dropped) {
+      s->bytes = REF_EVENT_OVERHEAD;
+      for(j = 0; j < s->n; j++)
+        s->bytes +=
+          ref_sqs_record_len(&q->cfg, s->msgs[j].m) + (j > 0 ? 1 : 0);
+    }
+  }
 }
 
 /* MULTI-2: before an invoke, only messages whose receipt is still current
@@ -553,10 +596,25 @@ static void ref_sqs_receive_failed(struct ref_sqs *q, esmc_status why)
   ref_sqs_log(q, ESMC_LOG_WARN, msg);
 }
 
+static esmc_status ref_sqs_invoke(struct ref_sqs *q, size_t i);
+
 /* After a failed receive, a slot with nothing in hand waits for the gate;
- * the mutant's slot stops for good. */
+ * one with messages in hand keeps its batching window (SQS-BATCH-2): it
+ * invokes at the window's end, or receives again if the gate opens first.
+ * The mutant's empty slot stops for good. */
 static esmc_status ref_sqs_wait_gate(struct ref_sqs *q, size_t i)
 {
+  struct ref_sqs_slot *s = &q->slots[i];
+
+  if(s->n > 0) {
+    esmc_time_ms end = ref_sqs_window_end(q, s);
+    if(s->cut || ref_sqs_now(q) >= end)
+      return ref_sqs_invoke(q, i);
+    s->state = REF_SLOT_GATED;
+    return q->host->set_timer(q->host->ctx,
+                              q->recv_retry_at < end ? q->recv_retry_at : end,
+                              (uint64_t)i + 1);
+  }
   if(REF_MUTANT(SQS_RECEIVE_FAULT_STOPS)) {
     q->slots[i].state = REF_SLOT_IDLE;
     q->slots[i].dead = 1;
@@ -710,14 +768,14 @@ static esmc_status ref_sqs_continue(struct ref_sqs *q, size_t i)
   if(want > REF_SQS_RECEIVE_MAX)
     want = REF_SQS_RECEIVE_MAX;
   if(now < q->recv_retry_at) {
-    /* The gate is closed after a failed receive: what is in hand goes now,
-     * an empty slot waits for the gate. */
+    /* The gate is closed after a failed receive. */
     if(s->n > 0)
-      return ref_sqs_invoke(q, i);
+      return ref_sqs_wait_gate(q, i);
     return ref_sqs_arm_retry(q, i, q->recv_retry_at);
   }
   rc = q->host->receive_messages(q->host->ctx, want, wait, -1, &s->rcv);
   if(rc == ESMC_OK) {
+    s->rcv_at = now;
     s->want = want;
     s->state = REF_SLOT_RECEIVING;
     return ESMC_OK;
@@ -725,8 +783,6 @@ static esmc_status ref_sqs_continue(struct ref_sqs *q, size_t i)
   if(rc <= ESMC_E_FATAL)
     return rc;
   ref_sqs_receive_failed(q, rc);
-  if(s->n > 0)
-    return ref_sqs_invoke(q, i);
   return ref_sqs_wait_gate(q, i);
 }
 
@@ -960,8 +1016,6 @@ esmc_status ref_sqs_on_receive_complete(struct ref_sqs *q, esmc_receive rcv,
     if(!q->cfg.enabled)
       return ref_sqs_continue(q, i);
     ref_sqs_receive_failed(q, r->status);
-    if(s->n > 0)
-      return ref_sqs_invoke(q, i);
     return ref_sqs_wait_gate(q, i);
   }
   q->recv_fails = 0;
@@ -978,6 +1032,7 @@ esmc_status ref_sqs_on_receive_complete(struct ref_sqs *q, esmc_receive rcv,
       continue;
     h.m = r->messages[k];
     h.stale = ref_sqs_now(q) + (esmc_time_ms)q->visibility_s * 1000;
+    h.asked = s->rcv_at;
     if(!ref_sqs_matches(q, h.m)) {
       /* FILTER-8: deleted, never invoked. */
       esmc_status rc = ref_sqs_delete(q, h);
@@ -1037,7 +1092,7 @@ esmc_status ref_sqs_on_invoke_complete(struct ref_sqs *q, esmc_invocation inv,
   struct ref_sqs_slot *s = NULL;
   unsigned char *failed = NULL;
   const char **ids = NULL;
-  int all_failed = 1, rbif;
+  int all_failed = 1, rbif, not_run;
   size_t i, k;
   esmc_status rc = ESMC_OK;
 
@@ -1078,6 +1133,7 @@ esmc_status ref_sqs_on_invoke_complete(struct ref_sqs *q, esmc_invocation inv,
         rc = ref_sqs_delete(q, s->msgs[k]); /* FAULT-4: retried */
         if(rc != ESMC_OK)
           break;
+        ref_sqs_forget(q, s->msgs[k].m);
       }
     } else {
       ref_sqs_log(q, ESMC_LOG_INFO,
@@ -1087,6 +1143,14 @@ esmc_status ref_sqs_on_invoke_complete(struct ref_sqs *q, esmc_invocation inv,
     if(!rbif)
       ref_sqs_back_off(q); /* SQS-ERR-3/4; not with RBIF (SQS-ERR-5) */
   }
+  /* SQS-ERR-2: a message that failed is invoked again only after the queue
+   * delivers it again; copies other slots received before the failure (the
+   * queue's duplicates) are let go. A batch that never ran failed nothing. */
+  not_run = r->outcome == ESMC_INVOKE_THROTTLED ||
+            r->outcome == ESMC_INVOKE_SERVICE_ERROR;
+  for(k = 0; k < s->n; k++)
+    if((all_failed && !not_run) || (failed && failed[k]))
+      ref_sqs_forget(q, s->msgs[k].m);
   if(q->fifo && !REF_MUTANT(FIFO_LATER_FIRST)) {
     if(all_failed)
       ref_sqs_drop_failed_groups(s, NULL);
@@ -1135,6 +1199,10 @@ esmc_status ref_sqs_on_timer(struct ref_sqs *q, uint64_t token)
     return ref_sqs_fill(q);
   }
   i = (size_t)(token - 1);
+  if(i < q->nslots && q->slots[i].state == REF_SLOT_GATED) {
+    q->slots[i].state = REF_SLOT_IDLE;
+    return ref_sqs_continue(q, i); /* invokes, or receives again */
+  }
   if(i >= q->nslots || q->slots[i].state != REF_SLOT_WAITING)
     return ESMC_OK;
   q->slots[i].state = REF_SLOT_IDLE;
@@ -1249,6 +1317,7 @@ esmc_status ref_sqs_update(struct ref_sqs *q,
   struct ref_config next;
   esmc_status rc;
   int32_t mc;
+  int was_enabled;
 
   if(!q || !cfg)
     return ESMC_E_INVALID_PARAMETER;
@@ -1270,8 +1339,20 @@ esmc_status ref_sqs_update(struct ref_sqs *q,
   }
   if(ref_config_from_update(&next, &q->cfg, cfg) != ESMC_OK)
     return ESMC_E_NOMEM;
+  was_enabled = q->cfg.enabled;
   ref_config_free(&q->cfg);
   q->cfg = next;
+  if(!was_enabled && q->cfg.enabled) {
+    /* SQS-SCALE-2: the ramp starts again when the mapping is enabled. */
+    q->target = ref_sqs_ceiling(q) < REF_SQS_START ? ref_sqs_ceiling(q)
+                                                   : REF_SQS_START;
+    q->demand = 0;
+    rc = q->host->set_timer(q->host->ctx, ref_sqs_now(q) + REF_SQS_RAMP_MS,
+                            REF_SQS_TIMER_RAMP);
+    if(rc != ESMC_OK)
+      return rc;
+    q->ramp_armed = 1;
+  }
   mc = ref_cfg_max_concurrency(cfg);
   if(mc != ESMC_UNSET) {
     q->max_concurrency = mc;

@@ -501,7 +501,10 @@ class Shard:
             if k:
                 self.discard(k, "RecordAgeExceeded")
                 return True
-        if self.b_mra < 0 and (self.invocations or self.throttles):
+        # Retried without bound (infinite retries, or throttles, which use
+        # no attempt): dropped once the stream trimmed the batch.
+        if (self.b_mra < 0 or self.throttles) and \
+                (self.invocations or self.throttles):
             st, _ = h.get_shard_iterator(self.id, "AT_SEQUENCE_NUMBER",
                                          self.queue[0][0]["sequence_number"])
             if st == E_TRIMMED:
