@@ -1197,7 +1197,9 @@ void esmc_check_record_age(struct esmc_check_ctx *c)
       continue;
     for(x = d->first_index; x <= d->last_index; x++) {
       rid = w->shards[d->shard].rids[x];
-      if(expired_at(w, cfg, rid, e->t))
+      /* A record the stream no longer holds (retention or a trim) may be
+       * reported as aged out: how it goes is not judged (ERR-4, FAULT-3). */
+      if(expired_at(w, cfg, rid, e->t) || e->t >= w->records[rid].trim_ms)
         continue;
       esmc_buf_printf(&b, "a RecordAgeExceeded record sent at t=%" PRId64
                       "ms covers %s (seq %s, shard %s), appended at t=%" PRId64
