@@ -9,7 +9,7 @@
 
 #include "runner.h"
 
-#define ESMC_SPEC_VERSION "1.0.0"
+#define ESMC_SPEC_VERSION "1.1.0"
 
 struct esmc_run_report {
   const struct esmc_adapter *adapter; /* NULL when it failed to load */
