@@ -1602,6 +1602,14 @@ static void check_give_up_time(const struct esmc_check_ctx *c,
       lo_what = "the moment its newest record exceeded "
                 "MaximumRecordAgeInSeconds";
     }
+    /* Records the stream dropped first (retention or a trim) may be
+     * reported from the moment the last of them was gone (FAULT-3). */
+    if(r1->trim_ms <= e->t && r2->trim_ms <= e->t &&
+       (!lo_what || (r1->trim_ms > r2->trim_ms ? r1->trim_ms : r2->trim_ms) <
+                        lo_t)) {
+      lo_t = r1->trim_ms > r2->trim_ms ? r1->trim_ms : r2->trim_ms;
+      lo_what = "the moment its records left the stream";
+    }
   } else {
     size_t li = last_done_before(c, &env->sl, r1->shard, ev);
     const struct esmc_ainv *L = li == ESMC_NONE ? NULL : &c->an->inv[li];
