@@ -137,6 +137,17 @@ static const char *const sqs_case =
     "{\"id\":\"m3\",\"at_ms\":2500,\"body\":\"late\"}],"
     "\"expect\":{\"delivered\":[\"m1\",\"m2\",\"m3\"]}}";
 
+/* DynamoDB images kept as the case wrote them, over several lines: the
+ * proxy must still send each record on one line. */
+static const char *const ddb_multiline_case =
+    "{\"id\":\"proxy-ddb\",\"description\":\"unit test\",\"rules\":"
+    "[\"GEN-1\"],\"tags\":[\"dynamodb\"],\"requires\":[\"dynamodb\"],"
+    "\"source\":\"dynamodb\",\"mapping\":{\"starting_position\":"
+    "\"TRIM_HORIZON\"},\"records\":[{\"id\":\"d1\",\"keys\":{\n"
+    "  \"pk\": {\"S\": \"a b\"}\n},\"new_image\":{\n  \"pk\": {\"S\": "
+    "\"a b\"},\n\t\"n\": {\"N\": \"1\"}\n}}],"
+    "\"expect\":{\"delivered\":[\"d1\"]}}";
+
 static int file_has(const char *path, const char *needle)
 {
   FILE *f = fopen(path, "rb");
@@ -211,6 +222,8 @@ static void test_run_cases(void **state)
   a = open_py(ESMC_SOURCE_DIR "/adapters/python/esmc_adapter.py", NULL);
   assert_int_equal(run_one(a, reason, sizeof(reason)), ESMC_V_PASS);
   assert_int_equal(run_one(a, reason, sizeof(reason)), ESMC_V_PASS);
+  assert_int_equal(run_json(a, ddb_multiline_case, reason, sizeof(reason)),
+                   ESMC_V_PASS);
   esmc_proxy_close();
 
   /* A process that dies once is restarted, its setup replayed: PASS. */
