@@ -19,6 +19,9 @@
 
 #define ACCOUNT "123456789012"
 #define GRACE_MS 10000           /* run on this long after quiescence */
+#define IDLE_END_MS 1800000      /* streams, default horizon: a mapper idle
+                                    this long after the script is over ends
+                                    the run */
 #define ITERATOR_TTL_MS 300000   /* Kinesis: iterators expire after 5 min */
 #define MAX_GET_RECORDS 10000
 #define STALL_LIMIT 200000       /* events at one instant before we give up */
@@ -283,6 +286,9 @@ struct esmc_world_internal {
   uint64_t pending_scripted;        /* APPEND and case events still queued */
   int destination_down;
   int end_scheduled;
+  int64_t last_activity;            /* idle end: the last event that did
+                                       something (idle_scan) */
+  size_t idle_scanned;              /* history events looked at so far */
   int stop;
   struct esmc_run_outcome *out;
   uint8_t *plan_applied;            /* per case event: a valid reshard */
@@ -3319,6 +3325,40 @@ static int schedule(struct esmc_world *w, int64_t t, enum qkind kind,
 static int mapping_quiescent(const struct esmc_world *w,
                              const struct wmapping *m);
 
+/* Idle end (streams with the default horizon): 1 when the script is over,
+ * nothing is in flight, and for IDLE_END_MS the history has shown only
+ * empty polls, iterators, listings, timers and logs. */
+static int idle_too_long(struct esmc_world *w)
+{
+  struct esmc_world_internal *in = w->in;
+  uint32_t m;
+  for(; in->idle_scanned < w->hist.n; in->idle_scanned++) {
+    const struct esmc_hevent *e = &w->hist.ev[in->idle_scanned];
+    switch(e->kind) {
+    case ESMC_H_TIMER_SET:
+    case ESMC_H_TIMER_CANCEL:
+    case ESMC_H_TIMER_FIRE:
+    case ESMC_H_LIST_SHARDS:
+    case ESMC_H_GET_ITERATOR:
+    case ESMC_H_LOG:
+      break;
+    case ESMC_H_GET_RECORDS:
+      if(e->status == ESMC_OK && e->b > 0)
+        in->last_activity = e->t; /* records were read */
+      break;
+    default:
+      in->last_activity = e->t;
+    }
+  }
+  if(w->queue || w->sc->run_until_ms > 0 || in->pending_scripted ||
+     w->now - in->last_activity < IDLE_END_MS)
+    return 0;
+  for(m = 0; m < in->nmappings; m++)
+    if(in->mappings[m].cur && in->mappings[m].cur->inflight)
+      return 0;
+  return 1;
+}
+
 /* The mapping a fault event is recorded under: its own, or 0 for all. */
 static uint32_t fault_mapping(const struct esmc_scenario *sc, uint64_t ev)
 {
@@ -3616,6 +3656,16 @@ int esmc_world_run(struct esmc_world *w, const struct esmc_adapter *a,
       out->end = it.a ? ESMC_END_HORIZON : ESMC_END_QUIESCENT;
       in->stop = 1;
       break;
+    }
+    if(!in->stop && !in->end_scheduled && idle_too_long(w)) {
+      /* Nothing but empty polls and timers for IDLE_END_MS after the
+       * script: the run is over, judged as it stands (a mapper that still
+       * holds work has been stuck far longer than LIVE-1 allows). A mapper
+       * that never checkpoints would otherwise poll to the retention
+       * horizon, a day of simulated time. */
+      in->end_scheduled = 1;
+      if(schedule(w, w->now, Q_END, 0, 0))
+        goto oom;
     }
     if(!in->stop && !in->end_scheduled && quiescent(w)) {
       in->end_scheduled = 1;

@@ -1518,6 +1518,42 @@ static esmc_status accept_update(void *mapper, const struct esmc_mapping_config 
   return ESMC_OK;
 }
 
+/* A mapper that never checkpoints keeps polling an idle stream: the run
+ * ends 30 simulated minutes after its last invocation, not at the default
+ * horizon a day later; with run.until_ms it goes on to that time. */
+static void test_idle_end(void **state)
+{
+  static const char *const idle_case =
+      WF_HEAD("idle-end") "\"source\":\"kinesis\",\"mapping\":{},"
+      "\"records\":[{\"id\":\"r1\"},{\"id\":\"r2\",\"at_ms\":5000}]}";
+  static const char *const until_case =
+      WF_HEAD("idle-until") "\"source\":\"kinesis\",\"mapping\":{},"
+      "\"records\":[{\"id\":\"r1\"}],\"run\":{\"until_ms\":4000000}}";
+  struct wf_run r;
+  const struct esmc_hevent *inv, *end;
+  (void)state;
+  tm_reset();
+  sm_install();
+  sm.no_checkpoint = 1;
+  wf_run_json(&r, idle_case, 1, tm_adapter(ESMC_CAP_KINESIS));
+  assert_int_equal(wf_count(&r.w->hist, ESMC_H_INVOKE), 2);
+  assert_int_equal(wf_count(&r.w->hist, ESMC_H_CHECKPOINT), 0);
+  inv = wf_nth(&r.w->hist, ESMC_H_INVOKE, 1);
+  end = wf_nth(&r.w->hist, ESMC_H_END, 0);
+  assert_int_equal(r.out.end, ESMC_END_QUIESCENT);
+  /* The completion of the last invocation is the last activity. */
+  assert_true(end->t >= inv->t + 1800000 && end->t <= inv->t + 1800000 + 1010);
+  wf_free(&r);
+
+  tm_reset();
+  sm_install();
+  sm.no_checkpoint = 1;
+  wf_run_json(&r, until_case, 1, tm_adapter(ESMC_CAP_KINESIS));
+  assert_int_equal(r.out.end, ESMC_END_HORIZON);
+  assert_int_equal(r.w->now, 4000000);
+  wf_free(&r);
+}
+
 static void test_update(void **state)
 {
   struct wf_run r;
@@ -1958,6 +1994,7 @@ int main(void)
       cmocka_unit_test(test_checkpoints),
       cmocka_unit_test(test_checkpoint_unknown_shard_recorded_status),
       cmocka_unit_test(test_create_rejected_and_unsupported),
+      cmocka_unit_test(test_idle_end),
       cmocka_unit_test(test_update),
       cmocka_unit_test(test_restart),
       cmocka_unit_test(test_contract_call_from_destroy_on_restart),
