@@ -144,22 +144,26 @@ void esmc_check_fault_backoff(struct esmc_check_ctx *c)
  *
  * Not judged yet: an invoke after the holder's own visibility timeout ran
  * out with no other receive in between (spec/faults.md MULTI-2, third
- * condition). The history does not record the visibility timeout a receive
- * asked for (receive_messages' visibility_timeout_s), so the deadline is
- * unknown when a mapper overrides the queue's default.
+ * condition); RECEIVED a now records the timeout a receive got, but
+ * ChangeMessageVisibility extensions would have to be followed too.
+ *
+ * A duplicate the queue injected (SQS-DUP-1; RECEIVED b names it) does not
+ * take the message from its holder: the holder and every mapping that got a
+ * copy since may process it.
  *
  * Not judged here: two mappings both processing one message to success.
  * A receive only returns a message the queue made visible (its visibility
  * timeout ran out) or, on a standard queue, a duplicate the world injected;
- * the history records neither, and either way the second delivery is the
- * queue's doing, not a mapper's. What a mapper can get wrong is acting on a
- * receipt that is no longer the latest, which is what this checks.
+ * either way the second delivery is the queue's doing, not a mapper's. What
+ * a mapper can get wrong is acting on a receipt that is no longer the
+ * latest, which is what this checks.
  */
 void esmc_check_shared_queue_holder(struct esmc_check_ctx *c)
 {
   const struct esmc_world *w = c->w;
   const struct esmc_scenario *sc = w->sc;
   size_t *latest, i;
+  uint64_t *dup; /* per message: mappings holding an injected duplicate */
   uint32_t rid;
   int fired = 0;
 
@@ -170,15 +174,32 @@ void esmc_check_shared_queue_holder(struct esmc_check_ctx *c)
     out_of_memory(c);
     return;
   }
+  dup = esmc_calloc(w->nrecords, sizeof(*dup));
+  if(!dup) {
+    esmc_free(latest);
+    out_of_memory(c);
+    return;
+  }
   for(rid = 0; rid < w->nrecords; rid++)
     latest[rid] = ESMC_NONE;
   for(i = 0; i < w->hist.n; i++) {
     const struct esmc_hevent *e = &w->hist.ev[i];
     uint32_t k;
     if(e->kind == ESMC_H_RECEIVED) {
-      for(k = 0; k < e->nrids; k++)
-        if(e->rids[k] < w->nrecords)
-          latest[e->rids[k]] = i;
+      for(k = 0; k < e->nrids; k++) {
+        rid = e->rids[k];
+        if(rid >= w->nrecords)
+          continue;
+        if(e->b > 0 && (int64_t)rid == e->b - 1) {
+          /* A duplicate the queue injected (SQS-DUP-1): the copy is this
+           * mapping's too, and the earlier holder keeps its own. */
+          if(e->mapping < 64)
+            dup[rid] |= UINT64_C(1) << e->mapping;
+          continue;
+        }
+        latest[rid] = i;
+        dup[rid] = 0;
+      }
       continue;
     }
     if(e->kind != ESMC_H_INVOKE)
@@ -191,7 +212,8 @@ void esmc_check_shared_queue_holder(struct esmc_check_ctx *c)
       if(rid >= w->nrecords || latest[rid] == ESMC_NONE)
         continue;
       r = &w->hist.ev[latest[rid]];
-      if(r->mapping == e->mapping)
+      if(r->mapping == e->mapping ||
+         (e->mapping < 64 && (dup[rid] & (UINT64_C(1) << e->mapping))))
         continue;
       if(fired) {
         esmc_report(c, e->t, "more"); /* counted, not described */
@@ -229,4 +251,5 @@ void esmc_check_shared_queue_holder(struct esmc_check_ctx *c)
     }
   }
   esmc_free(latest);
+  esmc_free(dup);
 }

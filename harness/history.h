@@ -76,7 +76,9 @@ enum esmc_hkind {
   ESMC_H_RECEIVE,
   /* The receive finished and on_receive_complete() was called: id = receive
    * handle; rids = the messages delivered, in order; status; text = their
-   * receipt handles, space separated. */
+   * receipt handles, space separated; a = the visibility timeout in seconds
+   * the messages got; b = 1 + the rid of the duplicate the world injected
+   * (a message still in flight, SQS-DUP-1), 0 when none. */
   ESMC_H_RECEIVED,
   /* delete_message(): text = receipt handle; a = rid (-1 unknown); b = 1
    * when the message was deleted, 0 when the handle was stale; status. */

@@ -2314,6 +2314,8 @@ static int queue_try_receive(struct esmc_world *w, uint32_t r)
   e.status = ESMC_OK;
   e.shard = ESMC_NO_SHARD;
   e.id = r + 1;
+  e.a = rv->vis_s;
+  e.b = dup != UINT32_MAX ? (int64_t)dup + 1 : 0;
   e.rids = rids;
   e.nrids = n;
   esmc_history_add(&w->hist, &e, handles.data ? handles.data : "", handles.len,

@@ -57,7 +57,9 @@ static void shared_queue(size_t n)
 static uint64_t next_receive = 1;
 
 /* Mapping m receives the one message `name` at t. */
-static void receive(int64_t t, uint32_t m, const char *name)
+/* A receive by mapping m that delivers message `name`; dup: the world
+ * injected it as a duplicate of a message still in flight (SQS-DUP-1). */
+static void receive_as(int64_t t, uint32_t m, const char *name, int dup)
 {
   struct esmc_hevent e;
   uint32_t rid = fx_rid(f.w, name);
@@ -72,8 +74,15 @@ static void receive(int64_t t, uint32_t m, const char *name)
   e.kind = ESMC_H_RECEIVED;
   e.rids = &rid;
   e.nrids = 1;
+  e.a = 30;
+  e.b = dup ? (int64_t)rid + 1 : 0;
   add_event(&e);
   next_receive++;
+}
+
+static void receive(int64_t t, uint32_t m, const char *name)
+{
+  receive_as(t, m, name, 0);
 }
 
 static void delete_msg(int64_t t, uint32_t m, const char *name)
@@ -240,6 +249,25 @@ static void test_holder_stale_receipt_fires(void **state)
                   "at t=32000 ms, but its latest receive (t=31000 ms) was "
                   "mapping b's, after main's own at t=0 ms: main no longer "
                   "held it (MULTI-2)", (char *)NULL);
+}
+
+/* A duplicate the queue hands to another mapping while main still holds
+ * the message does not take it from main: both may process it. */
+static void test_holder_injected_duplicate_quiet(void **state)
+{
+  uint64_t i, j;
+  (void)state;
+  shared_queue(1);
+  receive(0, 0, "r1");
+  receive_as(10, 1, "r1", 1);
+  i = fx_invoke_names(f.w, 20, "r1");
+  fx_ok(f.w, 30, i);
+  j = fx_invoke_names(f.w, 20, "r1");
+  fx_by(f.w, 1);
+  fx_ok(f.w, 30, j);
+  fx_by(f.w, 1);
+  fx_end(f.w, 40000, 0);
+  fx_assert_quiet(&f, "shared_queue_holder");
 }
 
 static void test_holder_never_received_fires(void **state)
@@ -705,6 +733,7 @@ int main(void)
       cmocka_unit_test_teardown(test_backoff_destination_fires, teardown),
       cmocka_unit_test_teardown(test_holder_stale_receipt_fires, teardown),
       cmocka_unit_test_teardown(test_holder_never_received_fires, teardown),
+      cmocka_unit_test_teardown(test_holder_injected_duplicate_quiet, teardown),
       cmocka_unit_test_teardown(test_holder_competing_mappings_quiet,
                                 teardown),
       cmocka_unit_test_teardown(test_failed_send_then_checkpoint_fires,
