@@ -649,6 +649,7 @@ void esmc_check_sqs_batch_window(struct esmc_check_ctx *c)
     int64_t first = INT64_MAX, bytes = hev(c, iv->ev)->a;
     uint32_t k;
     size_t i;
+    int retry = 0;
     if(iv->cfg.window_s <= 0 || iv->n == 0 ||
        iv->n >= (uint32_t)iv->cfg.batch_size)
       continue;
@@ -667,6 +668,21 @@ void esmc_check_sqs_batch_window(struct esmc_check_ctx *c)
           has |= e->rids[q] == iv->rids[k];
         if(!has)
           continue;
+        /* An injected duplicate (SQS-DUP-1) leaves two copies in hand:
+         * which one formed the batch is not known, so it is not judged. */
+        if(e->b > 0 && e->b - 1 == (int64_t)iv->rids[k])
+          retry = 1;
+        /* An invocation since that receive carried it already: this one
+         * retries that batch (a throttle, SQS-ERR-4), it does not form one. */
+        {
+          size_t j;
+          for(j = i + 1; j < iv->ev && !retry; j++)
+            if(hev(c, j)->kind == ESMC_H_INVOKE) {
+              uint32_t q2;
+              for(q2 = 0; q2 < hev(c, j)->nrids; q2++)
+                retry |= hev(c, j)->rids[q2] == iv->rids[k];
+            }
+        }
         /* Its RECEIVE call has the same handle and comes before it. */
         {
           size_t j;
@@ -680,8 +696,9 @@ void esmc_check_sqs_batch_window(struct esmc_check_ctx *c)
         break;
       }
     }
-    if(first == INT64_MAX ||
-       iv->t_start >= first + (int64_t)iv->cfg.window_s * 1000)
+    if(first == INT64_MAX || retry ||
+       iv->t_start >= first + (int64_t)iv->cfg.window_s * 1000 ||
+       esmc_fault_during(w, first, iv->t_start))
       continue;
     esmc_report(c, iv->t_start, "invocation #%zu at t=%" PRId64 " ms carried "
                 "only %" PRIu32 " message%s (first %s) of BatchSize %" PRId32
