@@ -261,4 +261,17 @@ void ref_sqs_destroy(struct ref_sqs *q);
 /* The current concurrency target (number of batches that may be in hand). */
 int32_t ref_sqs_concurrency(const struct ref_sqs *q);
 
+/* Exponential backoff: base * 2^(k-1) after the k-th failure in a row,
+ * capped at max (throttled invokes, FAULT-8 host-call faults). */
+static inline esmc_time_ms ref_exp_backoff(int64_t k, esmc_time_ms base,
+                                           esmc_time_ms max)
+{
+  esmc_time_ms d = base;
+  while(k > 1 && d < max) {
+    d *= 2;
+    k--;
+  }
+  return d < max ? d : max;
+}
+
 #endif /* REF_INTERNAL_H */

@@ -243,25 +243,13 @@ static esmc_time_ms ref_poll_interval(const struct ref_mapping *m)
 /* 1000 ms * 2^(k-1), capped at 60 s. */
 static esmc_time_ms ref_backoff(int64_t k)
 {
-  esmc_time_ms d = REF_BACKOFF_BASE_MS;
-
-  while(k > 1 && d < REF_BACKOFF_MAX_MS) {
-    d *= 2;
-    k--;
-  }
-  return d < REF_BACKOFF_MAX_MS ? d : REF_BACKOFF_MAX_MS;
+  return ref_exp_backoff(k, REF_BACKOFF_BASE_MS, REF_BACKOFF_MAX_MS);
 }
 
 /* The wait after the k-th failure in a row of a host call (FAULT-8). */
 static esmc_time_ms ref_fault_backoff(int64_t k)
 {
-  esmc_time_ms d = REF_FAULT_BASE_MS;
-
-  while(k > 1 && d < REF_FAULT_MAX_MS) {
-    d *= 2;
-    k--;
-  }
-  return d < REF_FAULT_MAX_MS ? d : REF_FAULT_MAX_MS;
+  return ref_exp_backoff(k, REF_FAULT_BASE_MS, REF_FAULT_MAX_MS);
 }
 
 /* Notes that the shard needs a wake-up at `at`; ref_arm_need() arms the

@@ -347,13 +347,7 @@ static int ref_sqs_push(struct ref_sqs_held **arr, size_t *n, size_t *cap,
 /* The wait after the k-th failure in a row of a host call (FAULT-8). */
 static esmc_time_ms ref_sqs_backoff(int64_t k)
 {
-  esmc_time_ms d = REF_SQS_FAULT_BASE_MS;
-
-  while(k > 1 && d < REF_SQS_FAULT_MAX_MS) {
-    d *= 2;
-    k--;
-  }
-  return d < REF_SQS_FAULT_MAX_MS ? d : REF_SQS_FAULT_MAX_MS;
+  return ref_exp_backoff(k, REF_SQS_FAULT_BASE_MS, REF_SQS_FAULT_MAX_MS);
 }
 
 /* Extends a held message's visibility to `seconds` from now (SQS-VIS-2).
