@@ -536,6 +536,32 @@ static size_t batch_origin(const struct esmc_check_ctx *c, size_t i)
 
   if(v->n == 0 || v->rids[0] >= c->w->nrecords)
     return i;
+  if(c->an->queue) {
+    /* A queue forms a batch from what one receive brought: the batch of a
+     * message is the first invocation that carried it since its latest
+     * receive (a throttled one retried keeps it, SQS-ERR-4). */
+    size_t e = v->ev, j;
+    uint32_t q;
+    while(e-- > 0) {
+      const struct esmc_hevent *x = hev(c, e);
+      int has = 0;
+      if(x->kind != ESMC_H_RECEIVED)
+        continue;
+      for(q = 0; q < x->nrids && !has; q++)
+        has = x->rids[q] == v->rids[0];
+      if(has)
+        break;
+    }
+    for(j = 0; j < i; j++) {
+      const struct esmc_ainv *u = &c->an->inv[j];
+      if(e != SIZE_MAX && u->ev < e)
+        continue;
+      for(q = 0; q < u->n; q++)
+        if(u->rids[q] == v->rids[0])
+          return j;
+    }
+    return i;
+  }
   for(k = 0; k < v->n; k++)
     if(v->rids[k] >= c->w->nrecords ||
        c->an->rec[v->rids[k]].first_carry_inv >= i)
@@ -2160,7 +2186,8 @@ void esmc_check_batch_window(struct esmc_check_ctx *c)
       from_prev = 1;
     }
     window_ms = (int64_t)v->cfg.window_s * 1000;
-    if(start < 0 || v->t_start >= start + window_ms)
+    if(start < 0 || v->t_start >= start + window_ms ||
+       esmc_fault_during(w, start, v->t_start))
       continue;
     esmc_buf_printf(&b, "invocation #%zu at t=%" PRId64 "ms carried only %"
                     PRIu32 " record%s (", i + 1, v->t_start, v->n,

@@ -802,6 +802,10 @@ static char *config_json(const struct esmc_mapping_config *c)
     put_i32(&b, "maximum_concurrency", c->maximum_concurrency);
     put_i32(&b, "scaling_profile", c->scaling_profile);
   }
+  if(c->struct_size >= offsetof(struct esmc_mapping_config, restart) +
+                           sizeof(c->restart) &&
+     c->restart)
+    put_i32(&b, "restart", 1);
   esmc_buf_putc(&b, '}');
   if(b.oom) {
     esmc_buf_free(&b);

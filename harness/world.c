@@ -3021,7 +3021,7 @@ long esmc_world_decode_payload(const struct esmc_world *w, const char *payload,
 /* Running.                                                                  */
 
 static void build_config(const struct esmc_world *w, const struct wmapping *m,
-                         const struct esmc_config_spec *c,
+                         const struct esmc_config_spec *c, int restart,
                          struct esmc_mapping_config *cfg)
 {
   memset(cfg, 0, sizeof(*cfg));
@@ -3055,6 +3055,7 @@ static void build_config(const struct esmc_world *w, const struct wmapping *m,
   cfg->function_timeout_s = m->fn->timeout_s;
   cfg->maximum_concurrency = c->maximum_concurrency;
   cfg->scaling_profile = c->scaling_profile;
+  cfg->restart = restart != 0;
 }
 
 /* The case's configuration with the given members of every accepted update
@@ -3183,7 +3184,7 @@ static int do_create(struct esmc_world *w, struct wmapping *m, int restart)
      * configuration with every accepted update applied. */
     struct esmc_config_spec now_cfg;
     current_config(w, m, &now_cfg);
-    build_config(w, m, &now_cfg, &cfg);
+    build_config(w, m, &now_cfg, restart, &cfg);
   }
   if(m->enabled == 0)
     cfg.enabled = 0; /* a restart keeps the current Enabled state */
@@ -3256,7 +3257,7 @@ static void do_update(struct esmc_world *w, size_t ev_index)
   char text[ESMC_ERROR_CODE_MAX + ESMC_ERROR_MESSAGE_MAX + 4];
   if(!m->cur)
     return;
-  build_config(w, m, &ce->update, &cfg);
+  build_config(w, m, &ce->update, 0, &cfg);
   memset(&err, 0, sizeof(err));
   text[0] = '\0';
   ev = record(w, ESMC_H_UPDATE, m->index, 0, ESMC_NO_SHARD, 0,

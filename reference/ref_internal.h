@@ -261,6 +261,15 @@ void ref_sqs_destroy(struct ref_sqs *q);
 /* The current concurrency target (number of batches that may be in hand). */
 int32_t ref_sqs_concurrency(const struct ref_sqs *q);
 
+/* 1 when create() resumes a mapping after a restart (cfg->restart, read
+ * only when the host's struct has it): no permission check then (FAULT-7). */
+static inline int ref_cfg_restart(const struct esmc_mapping_config *cfg)
+{
+  return cfg->struct_size >= offsetof(struct esmc_mapping_config, restart) +
+                                 sizeof(cfg->restart) &&
+         cfg->restart;
+}
+
 /* Exponential backoff: base * 2^(k-1) after the k-th failure in a row,
  * capped at max (throttled invokes, FAULT-8 host-call faults). */
 static inline esmc_time_ms ref_exp_backoff(int64_t k, esmc_time_ms base,

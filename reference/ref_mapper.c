@@ -1836,7 +1836,7 @@ static esmc_status ref_create(const struct esmc_host *host,
   }
   m->creating = 0;
   if(m->list_status == ESMC_E_ACCESS_DENIED &&
-     !REF_MUTANT(NO_PERMISSION_PROBE)) {
+     !REF_MUTANT(NO_PERMISSION_PROBE) && !ref_cfg_restart(cfg)) {
     rc = ref_config_access_denied(cfg, err);
     ref_destroy(m);
     return rc;

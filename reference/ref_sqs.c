@@ -1263,7 +1263,8 @@ esmc_status ref_sqs_create(const struct esmc_host *host,
   rc = ref_sqs_check_visibility(host, cfg->function_timeout_s, &a, &got, err);
   if(rc != ESMC_OK)
     return rc;
-  if(got == ESMC_E_ACCESS_DENIED && !REF_MUTANT(NO_PERMISSION_PROBE))
+  if(got == ESMC_E_ACCESS_DENIED && !REF_MUTANT(NO_PERMISSION_PROBE) &&
+     !ref_cfg_restart(cfg))
     return ref_config_access_denied(cfg, err);
   if(got <= ESMC_E_FATAL)
     return got;

@@ -197,6 +197,14 @@ struct esmc_mapping_config {
                                      per minute, up to 1250), 1 legacy (+60
                                      per minute, up to 1000) */
   /* v2 ends here; later versions append below. */
+  /* Appended in esmcheck 1.1 (read it only when struct_size covers it). */
+  int32_t restart;                /* create(): 1 when it resumes a mapping
+                                     that already existed, after a restart
+                                     of the mapper. AWS validated the mapping
+                                     when it was created: a permission the
+                                     role lacks now is a run-time fault to
+                                     back off from, not a reason to reject
+                                     it (FAULT-7). 0 otherwise. */
 };
 
 /* ------------------------------------------------------------------------ */

@@ -107,6 +107,64 @@ static void test_decode_valid_and_writable(void **state)
   assert_true(findings < 5);
 }
 
+/* Each fault and multi-mapping class (the E5 C8 prefix) can be switched on
+ * alone: it then shows in the decoded scenario, which still loads back
+ * from its case text, and the reference passes it. */
+static void test_fault_classes(void **state)
+{
+  static const struct {
+    uint32_t cls, queue; /* queue: extension bits for SQS / FIFO */
+  } want[] = {
+      {ESMC_SW_MULTI, 0},       {ESMC_SW_MULTI, ESMC_SW_SQS},
+      {ESMC_SW_FAULT_READ, 0},  {ESMC_SW_FAULT_READ, ESMC_SW_SQS},
+      {ESMC_SW_FAULT_ITER, 0},  {ESMC_SW_FAULT_QUEUE, ESMC_SW_SQS},
+      {ESMC_SW_FAULT_QUEUE, ESMC_SW_FIFO}, {ESMC_SW_FAULT_PERM, 0},
+      {ESMC_SW_FAULT_PERM, ESMC_SW_SQS},   {ESMC_SW_FAULT_DEST, 0}};
+  uint8_t in[300];
+  size_t c;
+  (void)state;
+  for(c = 0; c < sizeof(want) / sizeof(want[0]); c++) {
+    unsigned k, shown = 0;
+    uint32_t ext = (want[c].cls | want[c].queue) >> 17;
+    for(k = 0; k < 40; k++) {
+      struct esmc_scenario sc, back;
+      struct esmc_buf t;
+      struct esmc_fuzz_finding f;
+      uint32_t sw;
+      size_t i;
+      pseudo_input(in, sizeof(in), 5000 + (unsigned)c * 100 + k);
+      in[0] = ESMC_SW_EXT_MAGIC0;
+      in[1] = ESMC_SW_EXT2_MAGIC1;
+      in[2] = (uint8_t)(ext & 0xff);
+      in[3] = (uint8_t)(ext >> 8);
+      /* The destination class needs a destination: the base mask's. */
+      in[sizeof(in) - 1] |= 0x20;
+      assert_int_equal(esmc_fuzz_decode(in, sizeof(in), 0, &sc, &sw), 0);
+      assert_true((sw & want[c].cls) != 0);
+      if(want[c].cls == ESMC_SW_MULTI)
+        shown += sc.extra_count > 0;
+      for(i = 0; i < sc.event_count; i++)
+        shown += (sc.events[i].kind == ESMC_CASE_FAULT ||
+                  sc.events[i].kind == ESMC_CASE_TRIM) &&
+                 want[c].cls != ESMC_SW_MULTI;
+      esmc_buf_init(&t);
+      assert_int_equal(esmc_case_write(&sc, &t), 0);
+      if(esmc_case_load_buf(t.data, t.len, "decoded", &back, NULL) != 0)
+        fail_msg("class %zu input %u does not load back:\n%s", c, k, t.data);
+      assert_int_not_equal(esmc_fuzz_check(&sc, reference(), ESMC_FUZZ_RUN_SEED,
+                                           &f), -1);
+      if(f.property[0])
+        fail_msg("class %zu input %u: the reference fails %s: %s", c, k,
+                 f.property, f.message);
+      esmc_scenario_free(&back);
+      esmc_scenario_free(&sc);
+      esmc_buf_free(&t);
+    }
+    if(!shown)
+      fail_msg("class %zu never showed in 40 inputs", c);
+  }
+}
+
 static void test_empty_input(void **state)
 {
   struct esmc_scenario sc;
@@ -265,6 +323,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fdp),
       cmocka_unit_test(test_empty_input),
+      cmocka_unit_test(test_fault_classes),
       cmocka_unit_test(test_decode_valid_and_writable),
       cmocka_unit_test(test_corpus_roundtrip),
       cmocka_unit_test(test_json_case_drops_expectations),

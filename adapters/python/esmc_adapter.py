@@ -734,7 +734,7 @@ def main():
             if op == "create":
                 cfg = msg["config"]
                 validate(cfg, None, host.now)
-                if host.list_shards()[0] == E_ACCESS_DENIED:
+                if host.list_shards()[0] == E_ACCESS_DENIED and not cfg.get("restart"):
                     # FAULT-7: the role cannot read the stream.
                     raise Rejected(E_INVALID, INVALID,
                                    "Cannot access stream %s. Please ensure the role can "
