@@ -535,6 +535,10 @@ void esmc_check_fifo_group_order(struct esmc_check_ctx *c)
         if(p == rid || esmc_sqs_group(w, p) != g || !an->rec[p].in_scope ||
            !sent_before(w, p, rid))
           continue;
+        /* A message filtered out never reaches the function, so it orders
+         * no invocation, even while its delete is still failing (FAULT-4). */
+        if(an->rec[p].fate == ESMC_FATE_FILTERED)
+          continue;
         d = done_ev(&an->rec[p]);
         if(d != ESMC_NONE && d < iv->ev)
           continue;
