@@ -780,6 +780,10 @@ static void resume_pair(struct esmc_check_ctx *c, size_t ii, size_t jj,
   case ESMC_R_SUCCESS:
     if(rec_idx(w, J->rids[0]) > rec_idx(w, I->rids[I->n - 1]))
       return;
+    /* A batch formed before an update (of FunctionResponseTypes, say) may
+     * still be read under the old configuration, as a failure (GEN-4). */
+    if(same_records(I, J) && formed_before_update(c, I))
+      return;
     put_after(b, c, ii);
     esmc_buf_printf(b, "invocation #%zu at t=%" PRId64 "ms should start after "
                     "%s (seq %s)", jj + 1, J->t_start,
