@@ -353,28 +353,8 @@ void esmc_describe_record(const struct esmc_world *w, uint32_t rid,
                   r->seq);
   if(!r->pub.partition_key)
     esmc_buf_putc(out, '-');
-  else {
-    /* A DynamoDB key is JSON as the case wrote it: on one line, spaced
-     * once. */
-    const char *p;
-    int in_str = 0, esc = 0, space = 0;
-    for(p = r->pub.partition_key; *p; p++) {
-      if(!in_str && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
-        space = 1;
-        continue;
-      }
-      if(space && !in_str && *p != '}' && *p != ',' && *p != ':')
-        esmc_buf_putc(out, ' ');
-      space = 0;
-      if(in_str && esc)
-        esc = 0;
-      else if(in_str && *p == '\\')
-        esc = 1;
-      else if(*p == '"')
-        in_str = !in_str;
-      esmc_buf_putc(out, *p);
-    }
-  }
+  else /* a DynamoDB key is JSON as the case wrote it */
+    esmc_buf_json_compact(out, r->pub.partition_key, 1);
   esmc_buf_printf(out, ", %s)",
                   r->shard < w->nshards ? w->shards[r->shard].id : "?");
 }

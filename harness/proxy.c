@@ -815,30 +815,6 @@ static char *config_json(const struct esmc_mapping_config *c)
 }
 
 
-/* Valid JSON text (a case's typed DynamoDB images, kept as written) without
- * the whitespace outside its strings: one message stays one line. */
-static void put_compact_json(struct esmc_buf *b, const char *json)
-{
-  const char *p;
-  int in_str = 0, esc = 0;
-  for(p = json; *p; p++) {
-    char ch = *p;
-    if(in_str) {
-      if(esc)
-        esc = 0;
-      else if(ch == '\\')
-        esc = 1;
-      else if(ch == '"')
-        in_str = 0;
-    } else if(ch == '"') {
-      in_str = 1;
-    } else if(ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
-      continue;
-    }
-    esmc_buf_putc(b, ch);
-  }
-}
-
 static void record_json(struct esmc_buf *b, const struct esmc_record *r)
 {
   esmc_buf_puts(b, "{\"shard_id\":");
@@ -857,14 +833,14 @@ static void record_json(struct esmc_buf *b, const struct esmc_record *r)
     esmc_buf_printf(b, ",\"ddb_event_name\":\"%s\"",
                     ev < 4 && ev > 0 ? names[ev] : "MODIFY");
     esmc_buf_puts(b, ",\"ddb_keys\":");
-    put_compact_json(b, r->ddb_keys_json ? r->ddb_keys_json : "{}");
+    esmc_buf_json_compact(b, r->ddb_keys_json ? r->ddb_keys_json : "{}", 0);
     if(r->ddb_new_image_json) {
       esmc_buf_puts(b, ",\"ddb_new_image\":");
-      put_compact_json(b, r->ddb_new_image_json);
+      esmc_buf_json_compact(b, r->ddb_new_image_json, 0);
     }
     if(r->ddb_old_image_json) {
       esmc_buf_puts(b, ",\"ddb_old_image\":");
-      put_compact_json(b, r->ddb_old_image_json);
+      esmc_buf_json_compact(b, r->ddb_old_image_json, 0);
     }
     put_str_member(b, "ddb_stream_view_type", r->ddb_stream_view_type);
     esmc_buf_printf(b, ",\"ddb_size_bytes\":%" PRIu64, r->ddb_size_bytes);

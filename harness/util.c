@@ -349,3 +349,26 @@ int esmc_read_file(const char *path, char **out, size_t *len)
   *len = b.len;
   return 0;
 }
+
+void esmc_buf_json_compact(struct esmc_buf *b, const char *json, int spaced)
+{
+  const char *p;
+  int in_str = 0, esc = 0, space = 0;
+  for(p = json; *p; p++) {
+    char ch = *p;
+    if(!in_str && (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')) {
+      space = 1;
+      continue;
+    }
+    if(spaced && space && !in_str && ch != '}' && ch != ',' && ch != ':')
+      esmc_buf_putc(b, ' ');
+    space = 0;
+    if(in_str && esc)
+      esc = 0;
+    else if(in_str && ch == '\\')
+      esc = 1;
+    else if(ch == '"')
+      in_str = !in_str;
+    esmc_buf_putc(b, ch);
+  }
+}

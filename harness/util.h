@@ -40,6 +40,10 @@ void esmc_buf_vprintf(struct esmc_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* Append s as a JSON string literal, quotes included. */
 void esmc_buf_json_str(struct esmc_buf *b, const char *s, size_t n);
+/* Valid JSON text (a case's DynamoDB images, kept as written) on one line:
+ * whitespace outside strings is dropped, or with spaced != 0 each run of
+ * it becomes one space (none before '}', ',' or ':'). */
+void esmc_buf_json_compact(struct esmc_buf *b, const char *json, int spaced);
 /* Append n bytes as standard base64 (with padding). */
 void esmc_buf_base64(struct esmc_buf *b, const uint8_t *p, size_t n);
 /* Append an ISO-8601 UTC time: 2024-01-01T00:00:00.000Z (millis != 0) or
